@@ -1,0 +1,3 @@
+"""The version both wheels of the project share."""
+
+VERSION = "1.4.0"

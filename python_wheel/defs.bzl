@@ -1,0 +1,32 @@
+"""Public rules and macros of rules_ml_wheels.
+
+```starlark
+load("@rules_ml_wheels//python_wheel:defs.bzl", "python_wheel", "wheel_platform_tag", "wheel_sources")
+```
+"""
+
+load("//python_wheel/private:platform_tags.bzl", _wheel_platform_tag = "wheel_platform_tag")
+load(
+    "//python_wheel/private:providers.bzl",
+    _PyWheelInfo = "PyWheelInfo",
+    _PythonTagsInfo = "PythonTagsInfo",
+    _WheelSourcesInfo = "WheelSourcesInfo",
+)
+load(
+    "//python_wheel/private:sources.bzl",
+    _collect_data_files = "collect_data_files",
+    _transitive_hdrs = "transitive_hdrs",
+    _transitive_py_deps = "transitive_py_deps",
+    _wheel_sources = "wheel_sources",
+)
+load("//python_wheel/private:wheel.bzl", _python_wheel = "python_wheel")
+
+PyWheelInfo = _PyWheelInfo
+PythonTagsInfo = _PythonTagsInfo
+WheelSourcesInfo = _WheelSourcesInfo
+collect_data_files = _collect_data_files
+python_wheel = _python_wheel
+transitive_hdrs = _transitive_hdrs
+transitive_py_deps = _transitive_py_deps
+wheel_platform_tag = _wheel_platform_tag
+wheel_sources = _wheel_sources

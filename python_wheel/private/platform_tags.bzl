@@ -1,0 +1,55 @@
+"""Wheel platform tags derived from the target platform."""
+
+_PLATFORMS = "@rules_ml_wheels//python_wheel/platforms:"
+
+def platform_tag_for(os, cpu, manylinux = "", macos = "11_0"):
+    """Returns the wheel platform tag for an OS and CPU.
+
+    Args:
+      os: `linux`, `macos` or `windows`.
+      cpu: `x86_64`, `aarch64` (arm64 on macOS) or `ppc64le`.
+      manylinux: glibc version as `2_17`, `2_27`, ...; empty gives the plain
+        `linux_<cpu>` tag (not installable from PyPI; use it until an audit
+        tells you which manylinux policy the wheel meets).
+      macos: minimum macOS version as `11_0`.
+
+    Returns:
+      The tag, e.g. `manylinux_2_27_x86_64`, `macosx_11_0_arm64`, `win_amd64`.
+    """
+    if os == "linux":
+        return ("manylinux_%s_%s" % (manylinux, cpu)) if manylinux else ("linux_" + cpu)
+    if os == "macos":
+        return "macosx_%s_%s" % (macos, "arm64" if cpu == "aarch64" else cpu)
+    if os == "windows":
+        return "win_arm64" if cpu == "aarch64" else "win_amd64"
+    fail("no wheel platform tag for os %r" % os)
+
+def wheel_platform_tag(manylinux = "", macos = "11_0", default = None):
+    """A `select` giving the platform tag of the target platform.
+
+    Use it as `python_wheel(platform_tag = wheel_platform_tag(manylinux = "2_27"))`.
+    It resolves in the target configuration, so `--platforms` for another
+    machine gives that machine's tag.
+
+    Args:
+      manylinux: glibc version for Linux tags (`2_17`, `2_27`, ...); empty for `linux_<cpu>`.
+      macos: minimum macOS version, `11_0` by default.
+      default: tag for any other platform; None makes other platforms an error.
+
+    Returns:
+      A select() over the target platform.
+    """
+    branches = {
+        _PLATFORMS + "linux_x86_64": platform_tag_for("linux", "x86_64", manylinux = manylinux),
+        _PLATFORMS + "linux_aarch64": platform_tag_for("linux", "aarch64", manylinux = manylinux),
+        _PLATFORMS + "linux_ppc64le": platform_tag_for("linux", "ppc64le", manylinux = manylinux),
+        _PLATFORMS + "macos_x86_64": platform_tag_for("macos", "x86_64", macos = macos),
+        _PLATFORMS + "macos_arm64": platform_tag_for("macos", "aarch64", macos = macos),
+        _PLATFORMS + "windows_x86_64": platform_tag_for("windows", "x86_64"),
+    }
+    if default != None:
+        branches["//conditions:default"] = default
+    return select(
+        branches,
+        no_match_error = "wheel_platform_tag(): the target platform is not one of linux x86_64/aarch64/ppc64le, macOS x86_64/arm64 or Windows x86_64; set platform_tag explicitly or pass default = ...",
+    )

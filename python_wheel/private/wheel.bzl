@@ -1,0 +1,296 @@
+"""The `python_wheel` rule: a standards-valid, reproducible wheel as a Bazel output."""
+
+load("@bazel_skylib//rules:common_settings.bzl", "BuildSettingInfo")
+load(":naming.bzl", "escape_distribution", "wheel_filename")
+load(":providers.bzl", "PyWheelInfo")
+load(":python_toolchain.bzl", "PYTHON_TAGS_TOOLCHAIN_TYPE")
+
+_DEFAULT_PYTHON_TAG = "py3"
+_DEFAULT_ABI_TAG = "none"
+_PURE_PLATFORM = "any"
+
+def repo_relative_path(file):
+    """Path of a file relative to the root of its repository.
+
+    `bazel-out/<config>/bin/` and `external/<repo>/` are not part of it: that
+    is exactly what `File.short_path` gives, minus the `../<repo>/` it uses for
+    files of other repositories.
+
+    Args:
+      file: a File.
+
+    Returns:
+      The path, `/`-separated.
+    """
+    path = file.short_path
+    if path.startswith("../"):
+        parts = path.split("/", 2)
+        return parts[2] if len(parts) > 2 else ""
+    return path
+
+def _as_prefix(prefix):
+    if not prefix or prefix.endswith("/"):
+        return prefix
+    return prefix + "/"
+
+def wheel_path(path, strip_path_prefixes, path_remaps):
+    """Maps a repository-relative path to its place in the wheel.
+
+    The longest matching prefix of `path_remaps` (replaced by its value) or of
+    `strip_path_prefixes` (removed) applies. Prefixes match whole path
+    components: `foo` matches `foo/x.py`, never `foobar/x.py`.
+
+    Args:
+      path: repository-relative path.
+      strip_path_prefixes: list of prefixes to remove.
+      path_remaps: dict of prefix to replacement prefix.
+
+    Returns:
+      The path inside the wheel.
+    """
+    best = None
+    for prefix in strip_path_prefixes:
+        p = _as_prefix(prefix)
+        if path.startswith(p) and (best == None or len(p) > len(best[0])):
+            best = (p, "")
+    for prefix, replacement in path_remaps.items():
+        p = _as_prefix(prefix)
+        if path.startswith(p) and (best == None or len(p) > len(best[0])):
+            best = (p, _as_prefix(replacement))
+    if best == None:
+        return path
+    return best[1] + path[len(best[0]):]
+
+def _resolve_tags(ctx):
+    platform_tag = ctx.attr.platform_tag or _PURE_PLATFORM
+    python_tag = ctx.attr.python_tag
+    abi_tag = ctx.attr.abi_tag
+    if platform_tag == _PURE_PLATFORM:
+        return (python_tag or _DEFAULT_PYTHON_TAG, abi_tag or _DEFAULT_ABI_TAG, platform_tag)
+    if not python_tag or not abi_tag:
+        tags = ctx.toolchains[PYTHON_TAGS_TOOLCHAIN_TYPE].tags
+        if not tags.python_tag:
+            fail((
+                "%s: platform_tag is %r but python_tag/abi_tag are not set and no Python " +
+                "interpreter is configured to derive them from. Set python_tag and abi_tag " +
+                "(e.g. \"cp311\"), or register an interpreter with local_python_toolchain() " +
+                "before rules_ml_wheels_dependencies() in WORKSPACE."
+            ) % (ctx.label, platform_tag))
+        python_tag = python_tag or tags.python_tag
+        abi_tag = abi_tag or tags.abi_tag
+    return (python_tag, abi_tag, platform_tag)
+
+def _collect_files(ctx, strip_path_prefixes, path_remaps, targets, what):
+    """Maps every file of `targets` to its wheel path; fails on collisions.
+
+    Args:
+      ctx: rule context.
+      strip_path_prefixes: prefixes to strip.
+      path_remaps: prefix remaps.
+      targets: the targets whose default outputs are collected.
+      what: attribute name, for messages.
+
+    Returns:
+      (files, trees): lists of (wheel path, File) for files and directories.
+    """
+    by_destination = {}
+    files = []
+    trees = []
+    for target in targets:
+        for f in target[DefaultInfo].files.to_list():
+            destination = wheel_path(repo_relative_path(f), strip_path_prefixes, path_remaps)
+            previous = by_destination.get(destination)
+            if previous != None:
+                if previous.path != f.path:
+                    fail("%s: two sources land on the wheel path %r: %s and %s (from %s). Use strip_path_prefixes or path_remaps to place them apart, or drop one." % (
+                        ctx.label,
+                        destination,
+                        previous.path,
+                        f.path,
+                        what,
+                    ))
+                continue
+            by_destination[destination] = f
+            if f.is_directory:
+                trees.append((destination, f))
+            else:
+                files.append((destination, f))
+            if not destination or destination.startswith("/") or destination.startswith("../"):
+                fail("%s: %s maps to the invalid wheel path %r; check strip_path_prefixes and path_remaps" % (ctx.label, f.path, destination))
+    return files, trees
+
+def _python_wheel_impl(ctx):
+    python_tag, abi_tag, platform_tag = _resolve_tags(ctx)
+    version = ctx.attr.version + ctx.attr.version_suffix
+    naming = wheel_filename(ctx.attr.distribution, version, python_tag, abi_tag, platform_tag, ctx.attr.build_tag)
+    if naming.error:
+        fail("%s: %s" % (ctx.label, naming.error))
+    wheel = ctx.actions.declare_file(naming.name)
+
+    level = ctx.attr.compression_level
+    if level < 0:
+        level = ctx.attr._default_compression_level[BuildSettingInfo].value
+    if level < 0 or level > 9:
+        fail("%s: compression_level %d is out of range; use 0 (stored) to 9" % (ctx.label, level))
+
+    requires = list(ctx.attr.requires)
+    for dep in ctx.attr.requires_wheels:
+        requires.append(dep[PyWheelInfo].requirement)
+    entry_points = {group: list(entries) for group, entries in ctx.attr.entry_points.items()}
+    if ctx.attr.console_scripts:
+        entry_points.setdefault("console_scripts", [])
+        for script, target in sorted(ctx.attr.console_scripts.items()):
+            entry_points["console_scripts"].append("%s = %s" % (script, target))
+
+    description = ctx.file.description_file
+    spec = {
+        "target": str(ctx.label),
+        "distribution": ctx.attr.distribution,
+        "version": naming.version,
+        "python_tag": python_tag,
+        "abi_tag": abi_tag,
+        "platform_tag": platform_tag,
+        "build_tag": ctx.attr.build_tag,
+        "wheel_name": naming.name,
+        "compression_level": level,
+        "metadata": {
+            "summary": ctx.attr.summary,
+            "description_file": description.path if description else None,
+            "description_content_type": ctx.attr.description_content_type,
+            "license": ctx.attr.license,
+            "author": ctx.attr.author,
+            "author_email": ctx.attr.author_email,
+            "homepage": ctx.attr.homepage,
+            "keywords": ctx.attr.keywords,
+            "classifiers": ctx.attr.classifiers,
+            "project_urls": [[label, url] for label, url in ctx.attr.project_urls.items()],
+            "requires_python": ctx.attr.requires_python,
+            "requires_dist": requires,
+            "extra_requires": ctx.attr.extra_requires,
+        },
+        "entry_points": entry_points,
+    }
+    spec_file = ctx.actions.declare_file(ctx.label.name + ".wheel_spec.json")
+    ctx.actions.write(spec_file, json.encode(spec))
+
+    strip = ctx.attr.strip_path_prefixes
+    remaps = ctx.attr.path_remaps
+    files, trees = _collect_files(ctx, strip, remaps, ctx.attr.srcs, "srcs")
+
+    args = ctx.actions.args()
+    args.use_param_file("@%s", use_always = True)
+    args.set_param_file_format("multiline")
+    mode = ctx.attr.build_mode
+    args.add(mode)
+    args.add("--spec", spec_file)
+    args.add("--output", wheel)
+    inputs = [spec_file]
+    if description:
+        inputs.append(description)
+    for destination, f in files:
+        args.add_all("--file", [destination, f])
+        inputs.append(f)
+    for destination, f in trees:
+        args.add_all("--tree", [destination, f], expand_directories = False)
+        inputs.append(f)
+    for f in ctx.files.license_files:
+        args.add_all("--distinfo-file", ["licenses/" + f.basename, f])
+        inputs.append(f)
+    if mode == "pep517":
+        if not ctx.files.project_files:
+            fail("%s: build_mode = \"pep517\" needs project_files (setup.py, pyproject.toml, ...)" % ctx.label)
+        project_files, project_trees = _collect_files(ctx, strip, remaps, ctx.attr.project_files, "project_files")
+        for destination, f in project_files + project_trees:
+            args.add_all("--project-file", [destination, f], expand_directories = False)
+            inputs.append(f)
+
+        # The build backend and frontend come from the pinned lock, as wheels
+        # the action unpacks: never from the host's site-packages.
+        for f in ctx.files._pep517_build_env:
+            args.add("--build-env-wheel", f)
+            inputs.append(f)
+    elif ctx.files.project_files:
+        fail("%s: project_files are only used with build_mode = \"pep517\"" % ctx.label)
+
+    ctx.actions.run(
+        executable = ctx.executable._pack_wheel,
+        arguments = [args],
+        inputs = inputs,
+        outputs = [wheel],
+        mnemonic = "PythonWheelPep517" if mode == "pep517" else "PythonWheel",
+        progress_message = "Building wheel %s (%s)" % (naming.name, ctx.label),
+    )
+
+    return [
+        DefaultInfo(files = depset([wheel]), runfiles = ctx.runfiles(files = [wheel])),
+        PyWheelInfo(
+            wheel = wheel,
+            distribution = ctx.attr.distribution,
+            normalized_distribution = escape_distribution(ctx.attr.distribution),
+            version = naming.version,
+            python_tag = python_tag,
+            abi_tag = abi_tag,
+            platform_tag = platform_tag,
+            requirement = "%s==%s" % (ctx.attr.distribution, naming.version),
+        ),
+        OutputGroupInfo(wheel_spec = depset([spec_file])),
+    ]
+
+python_wheel = rule(
+    implementation = _python_wheel_impl,
+    attrs = {
+        "abi_tag": attr.string(doc = "ABI tag: `none`, `abi3`, `cp311`, `cp313t`. Default: `none` for pure wheels, else from the Python toolchain."),
+        "author": attr.string(doc = "METADATA `Author`."),
+        "author_email": attr.string(doc = "METADATA `Author-email`."),
+        "build_mode": attr.string(
+            default = "direct",
+            values = ["direct", "pep517"],
+            doc = "`direct` (default) writes the wheel straight from the inputs. `pep517` stages the inputs with `project_files` and runs `python -m build --wheel --no-isolation` in the action, then rewrites the result reproducibly with the declared tags.",
+        ),
+        "build_tag": attr.string(doc = "Optional wheel build number (must start with a digit)."),
+        "classifiers": attr.string_list(doc = "Trove classifiers."),
+        "compression_level": attr.int(
+            default = -1,
+            doc = "Deflate level 0 (stored) to 9. -1 (default) uses `--@rules_ml_wheels//python_wheel:compression_level` (default 6).",
+        ),
+        "console_scripts": attr.string_dict(doc = "Console scripts, `{\"name\": \"module:function\"}`; merged into `entry_points[\"console_scripts\"]`."),
+        "description_content_type": attr.string(doc = "METADATA `Description-Content-Type`; inferred from `description_file`'s extension when empty."),
+        "description_file": attr.label(allow_single_file = True, doc = "File whose text becomes the long description."),
+        "distribution": attr.string(mandatory = True, doc = "Project name as published (METADATA `Name`); normalized for the file name."),
+        "entry_points": attr.string_list_dict(doc = "Entry points by group: `{\"console_scripts\": [\"tool = pkg.cli:main\"]}`."),
+        "extra_requires": attr.string_list_dict(doc = "Optional dependencies by extra name: `{\"cuda\": [\"nvidia-cublas-cu12>=12.1\"]}`."),
+        "homepage": attr.string(doc = "METADATA `Home-page`."),
+        "keywords": attr.string_list(doc = "METADATA `Keywords`."),
+        "license": attr.string(doc = "METADATA `License` (e.g. an SPDX expression)."),
+        "license_files": attr.label_list(allow_files = True, doc = "Files placed in `<dist>.dist-info/licenses/`."),
+        "path_remaps": attr.string_dict(doc = "Prefix replacements, `{\"third_party/foo\": \"mypkg/_vendor/foo\"}`; whole path components, longest match wins (also over `strip_path_prefixes`)."),
+        "platform_tag": attr.string(doc = "Platform tag, e.g. `manylinux_2_17_x86_64`; use `wheel_platform_tag()` to derive it from the target platform. Empty means `any` (a pure wheel)."),
+        "project_files": attr.label_list(allow_files = True, doc = "For `build_mode = \"pep517\"`: setup.py, pyproject.toml, setup.cfg, ... placed by the same path rules as `srcs`."),
+        "project_urls": attr.string_dict(doc = "METADATA `Project-URL`s, `{\"Source\": \"https://...\"}`."),
+        "python_tag": attr.string(doc = "Python tag, e.g. `py3`, `cp311`. Default: `py3` for pure wheels, else from the Python toolchain."),
+        "requires": attr.string_list(doc = "PEP 508 requirements (`Requires-Dist`), markers allowed."),
+        "requires_python": attr.string(doc = "METADATA `Requires-Python`, e.g. `>=3.10`."),
+        "requires_wheels": attr.label_list(providers = [PyWheelInfo], doc = "Other `python_wheel` targets this wheel requires at exactly their version (`name==version`)."),
+        "srcs": attr.label_list(allow_files = True, doc = "Files and targets whose default outputs go into the wheel, at their repository-relative paths (see `strip_path_prefixes`, `path_remaps`)."),
+        "strip_path_prefixes": attr.string_list(doc = "Path prefixes removed from repository-relative paths, whole components only."),
+        "summary": attr.string(doc = "METADATA `Summary`: one line."),
+        "version": attr.string(mandatory = True, doc = "PEP 440 version, normalized in the file name and METADATA."),
+        "version_suffix": attr.string(doc = "Appended to `version`; feed it `WHEEL_VERSION_SUFFIX` from `python_wheel_version_suffix_repository`."),
+        "_default_compression_level": attr.label(default = Label("//python_wheel:compression_level")),
+        "_pep517_build_env": attr.label_list(
+            default = [
+                Label("@rules_ml_wheels_helper_deps//:%s_wheel" % package)
+                for package in ["build", "packaging", "pyproject_hooks", "setuptools", "tomli", "wheel"]
+            ],
+            allow_files = [".whl"],
+            cfg = "exec",
+        ),
+        "_pack_wheel": attr.label(default = Label("//tools:pack_wheel"), executable = True, cfg = "exec"),
+    },
+    toolchains = [PYTHON_TAGS_TOOLCHAIN_TYPE],
+    doc = """Builds `{distribution}-{version}-{python tag}-{abi tag}-{platform tag}.whl`.
+
+The file name is computed at analysis time (and re-checked by the writer);
+the wheel is byte-reproducible: sorted entries, fixed timestamps and modes.
+Returns `PyWheelInfo`.""",
+)

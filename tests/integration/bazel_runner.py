@@ -1,0 +1,67 @@
+"""Runs the project's offline Bazel (scripts/bazel) on example and fixture workspaces."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from dataclasses import dataclass, field
+from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+BAZEL = REPO_ROOT / "scripts" / "bazel"
+EXAMPLES = REPO_ROOT / "examples"
+
+
+@dataclass
+class BazelResult:
+    """Outcome of one Bazel command."""
+
+    args: list[str]
+    returncode: int
+    stdout: str
+    stderr: str
+
+    def check(self) -> BazelResult:
+        """Raises with Bazel's output when the command failed."""
+        if self.returncode != 0:
+            raise AssertionError(
+                f"bazel {' '.join(self.args)} exited {self.returncode}\n"
+                f"--- stdout ---\n{self.stdout[-6000:]}\n--- stderr ---\n{self.stderr[-12000:]}"
+            )
+        return self
+
+
+@dataclass
+class Bazel:
+    """A Bazel server for one workspace and one output base."""
+
+    workspace: Path
+    output_base: Path
+    env: dict[str, str] = field(default_factory=dict)
+    umask: int = 0o022
+
+    def run(self, *args: str, check: bool = True, timeout: float = 900) -> BazelResult:
+        """Runs `bazel --output_base=... <args>` in the workspace."""
+        command = [str(BAZEL), f"--output_base={self.output_base}", *args]
+        env = {**os.environ, **self.env}
+        completed = subprocess.run(
+            command,
+            cwd=self.workspace,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            check=False,
+            # The server inherits it from the first client, and actions from the server.
+            preexec_fn=lambda: os.umask(self.umask),
+        )
+        result = BazelResult(list(args), completed.returncode, completed.stdout, completed.stderr)
+        return result.check() if check else result
+
+    def bin_dir(self, *flags: str) -> Path:
+        """The bazel-bin directory for the given build flags."""
+        return Path(self.run("info", *flags, "bazel-bin").stdout.strip())
+
+    def shutdown(self) -> None:
+        """Stops the server so it frees memory and the output base."""
+        self.run("shutdown", check=False, timeout=120)

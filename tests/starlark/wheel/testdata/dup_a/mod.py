@@ -1,0 +1,1 @@
+"""Test fixture: same wheel path as dup_b/mod.py."""

@@ -1,0 +1,1 @@
+"""Test fixture: same wheel path as dup_a/mod.py."""

@@ -1,0 +1,376 @@
+"""Tests of python_wheel/private/wheel.bzl: its path functions and the `python_wheel` rule."""
+
+load("@bazel_skylib//lib:unittest.bzl", "analysistest", "asserts", "unittest")
+load("//python_wheel:defs.bzl", "PyWheelInfo", "python_wheel", "wheel_platform_tag", "wheel_sources")
+
+# buildifier: disable=bzl-visibility
+load("//python_wheel/private:compat.bzl", "py_library")
+
+# buildifier: disable=bzl-visibility
+load("//python_wheel/private:wheel.bzl", "repo_relative_path", "wheel_path")
+
+_AARCH64 = {"//command_line_option:platforms": str(Label("//python_wheel/platforms:linux_aarch64_platform"))}
+
+# --- wheel_path and repo_relative_path -------------------------------------
+
+def _wheel_path_test_impl(ctx):
+    env = unittest.begin(ctx)
+    for path, strip, remaps, expected in [
+        ("pkg/mod.py", [], {}, "pkg/mod.py"),
+        ("src/pkg/mod.py", ["src"], {}, "pkg/mod.py"),
+        ("src/pkg/mod.py", ["src/"], {}, "pkg/mod.py"),
+        # Whole path components only.
+        ("srcs/pkg/mod.py", ["src"], {}, "srcs/pkg/mod.py"),
+        ("foobar/x.py", ["foo"], {"foo": "bar"}, "foobar/x.py"),
+        # A path equal to the prefix is not under it.
+        ("src", ["src"], {}, "src"),
+        # The longest matching prefix wins, strip or remap.
+        ("a/b/c.py", ["a", "a/b"], {}, "c.py"),
+        ("a/b/c.py", ["a/b"], {"a": "z"}, "c.py"),
+        ("a/b/c.py", ["a"], {"a/b": "z/y"}, "z/y/c.py"),
+        ("a/x/c.py", ["a"], {"a/b": "z/y"}, "x/c.py"),
+        ("third_party/foo/x.py", [], {"third_party/foo": "mypkg/_vendor/foo"}, "mypkg/_vendor/foo/x.py"),
+        ("third_party/foo/x.py", [], {"third_party/foo/": "mypkg/_vendor/foo/"}, "mypkg/_vendor/foo/x.py"),
+        # Remapping to the empty prefix strips.
+        ("third_party/foo/x.py", [], {"third_party": ""}, "foo/x.py"),
+        # Prefixes that do not match leave the path alone.
+        ("pkg/mod.py", ["other", "pk"], {"pkgs": "x"}, "pkg/mod.py"),
+        ("external_like/pkg/mod.py", ["external"], {}, "external_like/pkg/mod.py"),
+    ]:
+        asserts.equals(env, expected, wheel_path(path, strip, remaps), "wheel_path(%r, %r, %r)" % (path, strip, remaps))
+    return unittest.end(env)
+
+wheel_path_test = unittest.make(_wheel_path_test_impl)
+
+def _repo_relative_path_test_impl(ctx):
+    env = unittest.begin(ctx)
+
+    # What File.short_path looks like for the main repository and others.
+    for short_path, expected in [
+        ("pkg/mod.py", "pkg/mod.py"),
+        ("mod.py", "mod.py"),
+        ("../other_repo/pkg/mod.py", "pkg/mod.py"),
+        ("../other_repo/mod.py", "mod.py"),
+        ("../other_repo~1.0/a/b/c.so", "a/b/c.so"),
+    ]:
+        asserts.equals(env, expected, repo_relative_path(struct(short_path = short_path)), "repo_relative_path(%r)" % short_path)
+    return unittest.end(env)
+
+repo_relative_path_test = unittest.make(_repo_relative_path_test_impl)
+
+_PathsInfo = provider(
+    doc = "Test-only: files with their repo_relative_path.",
+    fields = {"paths": "dict: File.short_path -> repo_relative_path(File)"},
+)
+
+def _repo_paths_probe_impl(ctx):
+    return [_PathsInfo(paths = {f.short_path: repo_relative_path(f) for f in ctx.files.srcs})]
+
+_repo_paths_probe = rule(
+    implementation = _repo_paths_probe_impl,
+    attrs = {"srcs": attr.label_list(allow_files = True, doc = "Files whose paths are computed.")},
+    doc = "Test fixture: repo_relative_path of real source, generated and external files.",
+)
+
+def _repo_relative_path_analysis_test_impl(ctx):
+    env = analysistest.begin(ctx)
+    paths = analysistest.target_under_test(env)[_PathsInfo].paths
+    for expected in ctx.attr.expected:
+        asserts.true(env, expected in paths.values(), "%r not among %r" % (expected, paths))
+    external = [short for short in paths if short.startswith("../")]
+    asserts.true(env, len(external) > 0, "no external file among %r" % paths)
+    for short, relative in paths.items():
+        asserts.false(env, relative.startswith("../") or relative.startswith("external/") or relative.startswith("bazel-out/"), "%r -> %r" % (short, relative))
+        asserts.true(env, short.endswith("/" + relative) or short == relative, "%r -> %r" % (short, relative))
+    return analysistest.end(env)
+
+repo_relative_path_analysis_test = analysistest.make(
+    _repo_relative_path_analysis_test_impl,
+    attrs = {"expected": attr.string_list(doc = "repo_relative_paths that must be found.")},
+)
+
+def wheel_functions_test_suite(name):
+    """Declares the tests of wheel_path and repo_relative_path, and a test_suite `name`.
+
+    Args:
+      name: name of the test_suite.
+    """
+    wheel_path_test(name = "wheel_path_test")
+    repo_relative_path_test(name = "repo_relative_path_test")
+    native.genrule(
+        name = "repo_paths_generated",
+        outs = ["generated/probe.txt"],
+        cmd = "touch $@",
+        tags = ["manual"],
+    )
+    _repo_paths_probe(
+        name = "repo_paths_probe",
+        srcs = [
+            "testdata/probe.txt",
+            ":repo_paths_generated",
+            "@platforms//os:srcs",
+        ],
+        tags = ["manual"],
+    )
+    repo_relative_path_analysis_test(
+        name = "repo_relative_path_analysis_test",
+        target_under_test = ":repo_paths_probe",
+        expected = [
+            "tests/starlark/testdata/probe.txt",
+            "tests/starlark/generated/probe.txt",
+            "os/BUILD",
+        ],
+    )
+    native.test_suite(name = name, tests = [
+        ":repo_relative_path_analysis_test",
+        ":repo_relative_path_test",
+        ":wheel_path_test",
+    ])
+
+# --- the python_wheel rule --------------------------------------------------
+
+def _wheel_action(env):
+    for action in analysistest.target_actions(env):
+        if action.mnemonic == "PythonWheel":
+            return action
+    unittest.fail(env, "no PythonWheel action among %r" % [a.mnemonic for a in analysistest.target_actions(env)])
+    return None
+
+def _wheel_test_impl(ctx):
+    env = analysistest.begin(ctx)
+    target = analysistest.target_under_test(env)
+    wheels = target[DefaultInfo].files.to_list()
+    asserts.equals(env, 1, len(wheels), "one output")
+    name = wheels[0].basename
+    if ctx.attr.expected_name:
+        asserts.equals(env, ctx.attr.expected_name, name)
+    asserts.true(env, name.endswith(ctx.attr.expected_name_suffix), "%r should end with %r" % (name, ctx.attr.expected_name_suffix))
+    info = target[PyWheelInfo]
+    asserts.equals(env, wheels[0], info.wheel)
+    for field, expected in ctx.attr.expected_info.items():
+        asserts.equals(env, expected, getattr(info, field), "PyWheelInfo." + field)
+
+    action = _wheel_action(env)
+    if action:
+        asserts.equals(env, [wheels[0]], action.outputs.to_list())
+        inputs = [f.short_path for f in action.inputs.to_list()]
+        for short_path in ctx.attr.expected_inputs:
+            asserts.true(env, short_path in inputs, "%r not among the inputs %r" % (short_path, inputs))
+        for short_path in ctx.attr.unexpected_inputs:
+            asserts.false(env, short_path in inputs, "%r among the inputs %r" % (short_path, inputs))
+    return analysistest.end(env)
+
+_WHEEL_TEST_ATTRS = {
+    "expected_info": attr.string_dict(doc = "PyWheelInfo string fields and their expected values."),
+    "expected_inputs": attr.string_list(doc = "short_paths the PythonWheel action must read."),
+    "expected_name": attr.string(doc = "The wheel's exact file name; empty to check only the suffix."),
+    "expected_name_suffix": attr.string(doc = "How the wheel's file name must end."),
+    "unexpected_inputs": attr.string_list(doc = "short_paths the PythonWheel action must not read."),
+}
+
+python_wheel_test = analysistest.make(_wheel_test_impl, attrs = _WHEEL_TEST_ATTRS)
+
+python_wheel_aarch64_test = analysistest.make(
+    _wheel_test_impl,
+    attrs = _WHEEL_TEST_ATTRS,
+    config_settings = _AARCH64,
+)
+
+def _wheel_failure_test_impl(ctx):
+    env = analysistest.begin(ctx)
+    for message in ctx.attr.expected_messages:
+        asserts.expect_failure(env, message)
+    return analysistest.end(env)
+
+python_wheel_failure_test = analysistest.make(
+    _wheel_failure_test_impl,
+    expect_failure = True,
+    attrs = {"expected_messages": attr.string_list(doc = "Texts the analysis error must contain, each.")},
+)
+
+def python_wheel_test_suite(name):
+    """Declares python_wheel fixtures (tests/starlark/wheel), their analysis tests and a test_suite `name`.
+
+    Args:
+      name: name of the test_suite.
+    """
+    pkg = native.package_name()
+    fixture = ["manual"]
+
+    py_library(
+        name = "pkg",
+        srcs = ["testdata/pkg/__init__.py"],
+        tags = fixture,
+    )
+    python_wheel(
+        name = "pure_wheel",
+        distribution = "Example.Pkg",
+        version = "1.0",
+        srcs = [":pkg"],
+        strip_path_prefixes = [pkg + "/testdata"],
+        tags = fixture,
+    )
+    python_wheel(
+        name = "suffixed_wheel",
+        distribution = "Example.Pkg",
+        version = "V1.0",
+        version_suffix = ".dev20250107+cbe478fc5custom",
+        srcs = [":pkg"],
+        strip_path_prefixes = [pkg + "/testdata"],
+        tags = fixture,
+    )
+
+    # A binary wheel for the target platform: aarch64 under the aarch64
+    # config setting while the host is x86_64 (cross-compiling).
+    for arch in ["aarch64", "default"]:
+        native.genrule(
+            name = "libarch_" + arch,
+            outs = ["arch/%s/libarch.so" % arch],
+            cmd = "touch $@",
+            tags = fixture,
+        )
+    py_library(
+        name = "arch_lib",
+        srcs = ["testdata/pkg/arch.py"],
+        data = select({
+            "//python_wheel/platforms:linux_aarch64": [":libarch_aarch64"],
+            "//conditions:default": [":libarch_default"],
+        }),
+        tags = fixture,
+    )
+    wheel_sources(
+        name = "arch_sources",
+        py_srcs = [":arch_lib"],
+        data_srcs = [":arch_lib"],
+        tags = fixture,
+    )
+    python_wheel(
+        name = "platform_wheel",
+        distribution = "arch-pkg",
+        version = "2.19.0",
+        platform_tag = wheel_platform_tag(manylinux = "2_17"),
+        srcs = [":arch_sources"],
+        path_remaps = {pkg + "/arch": "arch_pkg/lib", pkg + "/testdata/pkg": "arch_pkg"},
+        tags = fixture,
+    )
+
+    python_wheel(
+        name = "duplicate_destination_wheel",
+        distribution = "dup",
+        version = "1.0",
+        srcs = ["testdata/dup_a/mod.py", "testdata/dup_b/mod.py"],
+        strip_path_prefixes = [pkg + "/testdata/dup_a", pkg + "/testdata/dup_b"],
+        tags = fixture,
+    )
+    python_wheel(
+        name = "invalid_version_wheel",
+        distribution = "pkg",
+        version = "1.0-",
+        srcs = [":pkg"],
+        tags = fixture,
+    )
+    python_wheel(
+        name = "invalid_suffixed_version_wheel",
+        distribution = "pkg",
+        version = "1.0",
+        version_suffix = "+",
+        srcs = [":pkg"],
+        tags = fixture,
+    )
+    python_wheel(
+        name = "invalid_distribution_wheel",
+        distribution = "-pkg_",
+        version = "1.0",
+        srcs = [":pkg"],
+        tags = fixture,
+    )
+    python_wheel(
+        name = "invalid_platform_tag_wheel",
+        distribution = "pkg",
+        version = "1.0",
+        python_tag = "cp311",
+        abi_tag = "cp311",
+        platform_tag = "linux-x86_64",
+        srcs = [":pkg"],
+        tags = fixture,
+    )
+
+    python_wheel_test(
+        name = "pure_wheel_test",
+        target_under_test = ":pure_wheel",
+        expected_name = "example_pkg-1.0-py3-none-any.whl",
+        expected_name_suffix = "-py3-none-any.whl",
+        expected_info = {
+            "distribution": "Example.Pkg",
+            "normalized_distribution": "example_pkg",
+            "version": "1.0",
+            "python_tag": "py3",
+            "abi_tag": "none",
+            "platform_tag": "any",
+            "requirement": "Example.Pkg==1.0",
+        },
+        expected_inputs = [pkg + "/testdata/pkg/__init__.py"],
+    )
+    python_wheel_test(
+        name = "suffixed_wheel_test",
+        target_under_test = ":suffixed_wheel",
+        expected_name = "example_pkg-1.0.dev20250107+cbe478fc5custom-py3-none-any.whl",
+        expected_info = {
+            "version": "1.0.dev20250107+cbe478fc5custom",
+            "requirement": "Example.Pkg==1.0.dev20250107+cbe478fc5custom",
+        },
+    )
+    python_wheel_aarch64_test(
+        name = "platform_wheel_aarch64_test",
+        target_under_test = ":platform_wheel",
+        expected_name_suffix = "-manylinux_2_17_aarch64.whl",
+        expected_info = {
+            "normalized_distribution": "arch_pkg",
+            "version": "2.19.0",
+            "platform_tag": "manylinux_2_17_aarch64",
+        },
+        expected_inputs = [
+            pkg + "/testdata/pkg/arch.py",
+            pkg + "/arch/aarch64/libarch.so",
+        ],
+        unexpected_inputs = [pkg + "/arch/default/libarch.so"],
+    )
+    python_wheel_failure_test(
+        name = "duplicate_destination_test",
+        target_under_test = ":duplicate_destination_wheel",
+        expected_messages = [
+            "two sources land on the wheel path \"mod.py\"",
+            pkg + "/testdata/dup_a/mod.py",
+            pkg + "/testdata/dup_b/mod.py",
+        ],
+    )
+    python_wheel_failure_test(
+        name = "invalid_version_test",
+        target_under_test = ":invalid_version_wheel",
+        expected_messages = ["\"1.0-\"", "is not a valid PEP 440 version"],
+    )
+    python_wheel_failure_test(
+        name = "invalid_suffixed_version_test",
+        target_under_test = ":invalid_suffixed_version_wheel",
+        expected_messages = ["\"1.0+\"", "is not a valid PEP 440 version"],
+    )
+    python_wheel_failure_test(
+        name = "invalid_distribution_test",
+        target_under_test = ":invalid_distribution_wheel",
+        expected_messages = ["\"-pkg_\"", "is not a valid project name"],
+    )
+    python_wheel_failure_test(
+        name = "invalid_platform_tag_test",
+        target_under_test = ":invalid_platform_tag_wheel",
+        expected_messages = ["platform tag", "linux-x86_64"],
+    )
+    native.test_suite(name = name, tests = [
+        ":duplicate_destination_test",
+        ":invalid_distribution_test",
+        ":invalid_platform_tag_test",
+        ":invalid_suffixed_version_test",
+        ":invalid_version_test",
+        ":platform_wheel_aarch64_test",
+        ":pure_wheel_test",
+        ":suffixed_wheel_test",
+    ])

@@ -1,0 +1,275 @@
+"""Assembles wheels: from a spec and input files, or from an unpacked directory."""
+
+from __future__ import annotations
+
+import contextlib
+import email.message
+import email.parser
+import email.policy
+import os
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+
+from ml_wheels.errors import WheelError
+from ml_wheels.inputs import build_input_map, fs_path, walk_tree, wheel_text
+from ml_wheels.metadata import render_entry_points, render_metadata, render_wheel
+from ml_wheels.naming import (
+    compress_tags,
+    data_dir,
+    dist_info_dir,
+    normalize_distribution,
+    normalize_version,
+    wheel_filename,
+)
+from ml_wheels.pipeline import write_members
+from ml_wheels.record import RecordEntry, canonical_order, render_record
+from ml_wheels.sources import BytesSource, FileSource, Source
+from ml_wheels.spec import WheelSpec, check_spec_names, load_spec
+from ml_wheels.zipwriter import ZIP64_LIMIT, ZipWriter, atomic_output
+
+# Signatures over the old RECORD are invalid once RECORD is regenerated.
+_DROPPED_DIST_INFO = ("RECORD", "RECORD.jws", "RECORD.p7s")
+
+
+@contextlib.contextmanager
+def errors_for(target: str) -> Iterator[None]:
+    """Prefixes every ``WheelError`` raised inside with the target's label."""
+    try:
+        yield
+    except WheelError as exc:
+        raise WheelError(f"{target}: {exc}") from None
+
+
+def check_file_dir_conflicts(arcnames: Iterable[str]) -> None:
+    """Rejects a path that is both a file and a directory (installers cannot unpack it).
+
+    Raises:
+        WheelError: Naming the path.
+    """
+    names = set(arcnames)
+    for name in sorted(names):
+        parts = name.split("/")
+        for i in range(1, len(parts)):
+            prefix = "/".join(parts[:i])
+            if prefix in names:
+                raise WheelError(
+                    f"wheel path {prefix!r} is a file but {name!r} needs it to be a "
+                    "directory; rename one of them"
+                )
+
+
+def write_wheel(
+    output: str,
+    dist_info: str,
+    payload: Mapping[str, Source],
+    generated: Mapping[str, bytes],
+    level: int,
+    jobs: int | None = None,
+    *,
+    zip64_threshold: int = ZIP64_LIMIT,
+) -> list[RecordEntry]:
+    """Writes a complete wheel atomically, RECORD included.
+
+    Args:
+        output: The wheel path; written as ``<output>.tmp`` then renamed.
+        dist_info: The ``.dist-info`` directory name.
+        payload: Every member except the generated dist-info files.
+        generated: Dist-info file name -> content (METADATA, WHEEL, ...).
+        level: Compression level 0-9.
+        jobs: Worker processes (``None``: one per CPU).
+        zip64_threshold: Only tests lower it.
+
+    Returns:
+        The RECORD entries, RECORD itself last.
+    """
+    members: dict[str, Source] = dict(payload)
+    for name, data in generated.items():
+        arcname = f"{dist_info}/{name}"
+        if arcname in members:
+            raise WheelError(f"wheel path {arcname!r} is generated; do not supply it")
+        members[arcname] = BytesSource(data, arcname)
+    record_name = f"{dist_info}/RECORD"
+    members.pop(record_name, None)
+    check_file_dir_conflicts(members)
+    order = canonical_order(members, dist_info)
+    with atomic_output(output) as fp:
+        writer = ZipWriter(fp, zip64_threshold=zip64_threshold)
+        write_members(writer, [(a, members[a]) for a in order], level, jobs)
+        record = render_record(writer.records, record_name)
+        write_members(writer, [(record_name, BytesSource(record, record_name))], level, 1)
+        writer.close()
+    return writer.records
+
+
+def read_description(path: str) -> str:
+    """Reads the long description; it must be UTF-8.
+
+    Raises:
+        WheelError: Naming the file if it is unreadable or not UTF-8.
+    """
+    try:
+        with open(fs_path(path), "rb") as f:
+            raw = f.read()
+    except OSError as exc:
+        raise WheelError(f"cannot read description_file {path}: {exc.strerror}") from None
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise WheelError(
+            f"description_file {path} is not valid UTF-8 (byte {exc.start}); save it as UTF-8"
+        ) from None
+
+
+def spec_dist_info_files(spec: WheelSpec) -> dict[str, bytes]:
+    """Renders METADATA, WHEEL and (if any) entry_points.txt for a spec."""
+    desc_file = spec.metadata.description_file
+    description = read_description(desc_file) if desc_file else ""
+    meta = spec.to_metadata(description, os.path.basename(desc_file or ""))
+    files = {
+        "METADATA": render_metadata(meta).encode("utf-8"),
+        "WHEEL": spec_wheel_file(spec),
+    }
+    entry_points = render_entry_points(spec.entry_points)
+    if entry_points:
+        files["entry_points.txt"] = entry_points.encode("utf-8")
+    return files
+
+
+def spec_wheel_file(spec: WheelSpec) -> bytes:
+    """Renders the WHEEL file from the spec's tags."""
+    text = render_wheel(spec.python_tag, spec.abi_tag, spec.platform_tag, spec.build_tag or None)
+    return text.encode("utf-8")
+
+
+def pack_spec(
+    spec_path: str,
+    output: str,
+    files: Sequence[Sequence[str]] = (),
+    trees: Sequence[Sequence[str]] = (),
+    distinfo_files: Sequence[Sequence[str]] = (),
+    jobs: int | None = None,
+) -> str:
+    """Spec mode: builds a wheel from a spec and explicit inputs.
+
+    Args:
+        spec_path: The JSON spec.
+        output: The wheel to write.
+        files: ``(wheel path, input file)`` pairs.
+        trees: ``(wheel path prefix, input directory)`` pairs.
+        distinfo_files: ``(name under .dist-info, input file)`` pairs.
+        jobs: Worker processes (``None``: one per CPU).
+
+    Returns:
+        The written wheel's path.
+    """
+    spec = load_spec(spec_path)
+    with errors_for(spec.target):
+        check_spec_names(spec)
+        inputs = build_input_map(spec.dist_info, spec.data_dir, files, trees, distinfo_files)
+        generated = spec_dist_info_files(spec)
+        payload = {arcname: FileSource(path) for arcname, path in inputs.files.items()}
+        write_wheel(output, spec.dist_info, payload, generated, spec.compression_level, jobs)
+    return output
+
+
+def _parse_headers(path: str) -> email.message.Message:
+    try:
+        with open(path, "rb") as f:
+            return email.parser.BytesParser(policy=email.policy.compat32).parse(f)
+    except OSError as exc:
+        raise WheelError(f"cannot read {path}: {exc.strerror}") from None
+
+
+def _set_build(wheel_text: str, build: str) -> str:
+    lines = [line for line in wheel_text.splitlines() if not line.startswith("Build:")]
+    if build:
+        lines.append(f"Build: {build}")
+    return "\n".join(lines) + "\n"
+
+
+def pack_directory(
+    directory: str,
+    dest_dir: str,
+    level: int = 6,
+    jobs: int | None = None,
+    build_number: str | None = None,
+) -> str:
+    """Directory mode: repacks an unpacked wheel, like ``wheel pack``.
+
+    Name and version come from METADATA, tags from WHEEL's ``Tag:`` lines
+    (compressed into the file name as sorted unique sets); RECORD is
+    regenerated. A non-canonical ``.dist-info``/``.data`` name that denotes the
+    same distribution and version is renamed to the canonical one.
+
+    Args:
+        directory: The unpacked wheel.
+        dest_dir: Where to write the wheel (created if missing).
+        level: Compression level 0-9.
+        jobs: Worker processes (``None``: one per CPU).
+        build_number: Replaces the build tag; ``""`` removes it.
+
+    Returns:
+        The written wheel's path.
+    """
+    if not os.path.isdir(directory):
+        raise WheelError(f"{directory} is not a directory; pass an unpacked wheel")
+    tops = sorted(os.listdir(directory))
+    infos = [t for t in tops if t.endswith(".dist-info") and os.path.isdir(f"{directory}/{t}")]
+    if len(infos) != 1:
+        found = ", ".join(infos) or "none"
+        raise WheelError(
+            f"{directory} must contain exactly one .dist-info directory (found: {found})"
+        )
+    old_info = infos[0]
+    meta_path = os.path.join(directory, old_info, "METADATA")
+    wheel_path = os.path.join(directory, old_info, "WHEEL")
+    for required in (meta_path, wheel_path):
+        if not os.path.isfile(required):
+            raise WheelError(f"{required} is missing; a wheel needs METADATA and WHEEL")
+    meta = _parse_headers(meta_path)
+    name, version = meta.get("Name"), meta.get("Version")
+    if not name or not version:
+        raise WheelError(f"{meta_path} must have Name and Version fields")
+    name, version = str(name).strip(), str(version).strip()
+    new_info = dist_info_dir(name, version)
+    old_stem = old_info[: -len(".dist-info")]
+    old_name, _, old_version = old_stem.rpartition("-")
+    try:
+        same = normalize_distribution(old_name) == normalize_distribution(
+            name
+        ) and normalize_version(old_version) == normalize_version(version)
+    except WheelError:
+        same = False
+    if not same:
+        raise WheelError(
+            f"{old_info} does not match METADATA Name {name!r} and Version {version!r}; "
+            f"rename it to {new_info}"
+        )
+    wheel_info = _parse_headers(wheel_path)
+    tags = [str(t) for t in wheel_info.get_all("Tag", [])]
+    existing_build = wheel_info.get("Build")
+    build = build_number if build_number is not None else existing_build
+    build = str(build).strip() if build else ""
+    py, abi, plat = compress_tags(tags)
+    filename = wheel_filename(name, version, py, abi, plat, build or None)
+    old_data, new_data = f"{old_stem}.data", data_dir(name, version)
+    old_info_text = wheel_text(old_info, "directory")
+    old_data_text = wheel_text(old_data, "directory")
+    payload: dict[str, Source] = {}
+    generated: dict[str, bytes] = {}
+    for rel, path in walk_tree(directory, "unpacked wheel"):
+        top, _, rest = rel.partition("/")
+        if top == old_info_text:
+            if rest in _DROPPED_DIST_INFO:
+                continue
+            if rest == "WHEEL" and build != (str(existing_build).strip() if existing_build else ""):
+                with open(path, encoding="utf-8") as f:
+                    generated["WHEEL"] = _set_build(f.read(), build).encode("utf-8")
+                continue
+            rel = f"{new_info}/{rest}"
+        elif top == old_data_text:
+            rel = f"{new_data}/{rest}"
+        payload[rel] = FileSource(path)
+    os.makedirs(dest_dir, exist_ok=True)
+    output = os.path.join(dest_dir, filename)
+    write_wheel(output, new_info, payload, generated, level, jobs)
+    return output

@@ -1,0 +1,271 @@
+"""Command line of ``pack_wheel.py``: the spec, dir and pep517 subcommands."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections.abc import Sequence
+
+from ml_wheels import __version__
+from ml_wheels.errors import WheelError
+from ml_wheels.pack import pack_directory, pack_spec
+from ml_wheels.pep517 import pack_pep517
+
+_MAX_PARAM_FILE_DEPTH = 8
+
+_MAIN_DESCRIPTION = """\
+Build byte-reproducible Python wheels (rules_ml_wheels).
+
+Arguments may be read from a file with @FILE: one argument per line
+(what Bazel writes with use_param_file("@%s") and set_param_file_format("multiline")).
+"""
+
+_SPEC_DESCRIPTION = """\
+Build a wheel from a JSON spec (written by the Bazel rule) and input files
+('direct' is an alias: the rule passes its build_mode).
+The tool writes METADATA, WHEEL, entry_points.txt and RECORD itself, checks
+that the spec's wheel_name matches the name computed from its fields, and
+writes identical bytes on every run.
+
+example:
+  pack_wheel.py spec --spec wheel.json --output my_project-1.0-py3-none-any.whl \\
+      --file my_project/__init__.py src/__init__.py \\
+      --tree my_project/data bazel-bin/data_dir \\
+      --distinfo-file licenses/LICENSE LICENSE
+"""
+
+_DIR_DESCRIPTION = """\
+Repack an unpacked wheel directory (like 'wheel pack'): exactly one
+*.dist-info with METADATA and WHEEL; the name and version come from METADATA,
+the tags from WHEEL's Tag: lines; RECORD is regenerated. Prints the path of
+the written wheel.
+
+example:
+  pack_wheel.py dir build/unpacked --dest-dir dist --compression-level 9
+"""
+
+_PEP517_DESCRIPTION = """\
+Build with 'python -m build --wheel --no-isolation' in a staged tree (for
+projects whose setup.py does real work), then rewrite the result with this
+tool's writer: the spec's name, version and tags are authoritative, METADATA
+is kept as the build wrote it, WHEEL and RECORD are regenerated.
+
+example:
+  pack_wheel.py pep517 --spec wheel.json \\
+      --output jaxlib-0.4.30-cp311-cp311-manylinux_2_27_x86_64.whl \\
+      --project-file setup.py jaxlib/tools/setup.py \\
+      --tree jaxlib bazel-bin/jaxlib/pkg \\
+      --distinfo-file licenses/LICENSE LICENSE
+"""
+
+
+def _jobs(value: str) -> int:
+    try:
+        jobs = int(value)
+    except ValueError:
+        jobs = 0
+    if jobs < 1:
+        raise argparse.ArgumentTypeError(f"must be a whole number >= 1, got {value!r}")
+    return jobs
+
+
+def _level(value: str) -> int:
+    if value not in {str(n) for n in range(10)}:
+        raise argparse.ArgumentTypeError(f"must be 0-9, got {value!r}")
+    return int(value)
+
+
+def _add_inputs(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--file",
+        nargs=2,
+        action="append",
+        default=[],
+        metavar=("DEST", "SRC"),
+        help="put file SRC at wheel path DEST, e.g. --file pkg/_ext.so bazel-bin/pkg/_ext.so "
+        "(repeatable)",
+    )
+    parser.add_argument(
+        "--tree",
+        nargs=2,
+        action="append",
+        default=[],
+        metavar=("DEST_PREFIX", "SRC_DIR"),
+        help="put every regular file under SRC_DIR below DEST_PREFIX ('' for the root), "
+        "following symlinks, e.g. --tree pkg/data bazel-bin/pkg/data (repeatable)",
+    )
+
+
+def _add_common(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--spec", required=True, metavar="SPEC.json", help="wheel spec written by the Bazel rule"
+    )
+    parser.add_argument(
+        "--output", required=True, metavar="OUT.whl", help="wheel to write (atomically)"
+    )
+    parser.add_argument(
+        "--jobs",
+        type=_jobs,
+        default=None,
+        metavar="N",
+        help="compression processes (default: one per CPU; 1 compresses in-process); "
+        "the output is identical for every N",
+    )
+    _add_inputs(parser)
+    parser.add_argument(
+        "--distinfo-file",
+        nargs=2,
+        action="append",
+        default=[],
+        metavar=("NAME", "SRC"),
+        help="put SRC at <dist>-<version>.dist-info/NAME, e.g. --distinfo-file "
+        "licenses/LICENSE LICENSE (repeatable)",
+    )
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """Returns the argument parser with its three subcommands."""
+    parser = argparse.ArgumentParser(
+        prog="pack_wheel.py",
+        description=_MAIN_DESCRIPTION,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--version", action="version", version=f"rules_ml_wheels {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="{spec,dir,pep517}")
+    sub.required = True
+
+    spec = sub.add_parser(
+        "spec",
+        aliases=["direct"],
+        help="build a wheel from a spec and input files (what the Bazel rule runs)",
+        description=_SPEC_DESCRIPTION,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    _add_common(spec)
+
+    directory = sub.add_parser(
+        "dir",
+        help="repack an unpacked wheel directory",
+        description=_DIR_DESCRIPTION,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    directory.add_argument("directory", metavar="UNPACKED_DIR", help="the unpacked wheel")
+    directory.add_argument(
+        "--dest-dir", required=True, metavar="DIR", help="directory to write the wheel into"
+    )
+    directory.add_argument(
+        "--compression-level",
+        type=_level,
+        default=6,
+        metavar="N",
+        help="deflate level 0-9; 0 stores without compression (default: 6)",
+    )
+    directory.add_argument(
+        "--jobs", type=_jobs, default=None, metavar="N", help="compression processes"
+    )
+    directory.add_argument(
+        "--build-number",
+        default=None,
+        metavar="B",
+        help="set the build tag, e.g. 1; '' removes it (default: keep WHEEL's Build)",
+    )
+
+    pep517 = sub.add_parser(
+        "pep517",
+        help="build with setuptools via 'python -m build', then rewrite canonically",
+        description=_PEP517_DESCRIPTION,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    _add_common(pep517)
+    pep517.add_argument(
+        "--project-file",
+        nargs=2,
+        action="append",
+        default=[],
+        metavar=("DEST", "SRC"),
+        help="a build file placed at DEST in the staged tree, e.g. --project-file setup.py "
+        "pkg/setup.py (setup.py, pyproject.toml, setup.cfg, MANIFEST.in; repeatable)",
+    )
+    pep517.add_argument(
+        "--build-env-wheel",
+        action="append",
+        default=[],
+        metavar="WHEEL",
+        help="a wheel of the build frontend/backend (build, setuptools, wheel, ...) to unpack "
+        "and run the build with (repeatable; python_wheel passes the pinned ones). Without "
+        "any, the modules this interpreter can import are used",
+    )
+    return parser
+
+
+def expand_param_files(argv: Sequence[str], depth: int = 0) -> list[str]:
+    """Replaces each ``@FILE`` argument by the file's lines (one per line).
+
+    This is argparse's ``fromfile_prefix_chars="@"`` behaviour, except that
+    lines are decoded exactly like ``sys.argv`` (the file-system encoding with
+    surrogate escapes) on every Python version, so input paths reach the file
+    system as the bytes Bazel wrote, and wheel paths are recovered as UTF-8
+    whatever the sandbox's locale.
+
+    Raises:
+        WheelError: If a param file cannot be read or nests too deeply.
+    """
+    out: list[str] = []
+    for arg in argv:
+        if not arg.startswith("@"):
+            out.append(arg)
+            continue
+        if depth >= _MAX_PARAM_FILE_DEPTH:
+            raise WheelError(f"param file {arg[1:]} nests @files too deeply")
+        try:
+            with open(arg[1:], "rb") as f:
+                raw = f.read()
+        except OSError as exc:
+            raise WheelError(f"cannot read param file {arg[1:]}: {exc.strerror}") from None
+        lines = raw.split(b"\n")
+        if lines and lines[-1] == b"":
+            lines.pop()
+        decoded = [os.fsdecode(line[:-1] if line.endswith(b"\r") else line) for line in lines]
+        out += expand_param_files(decoded, depth + 1)
+    return out
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Runs the CLI; returns the exit status (2 on a user error)."""
+    parser = build_parser()
+    try:
+        args = parser.parse_args(expand_param_files(sys.argv[1:] if argv is None else argv))
+        if args.command in ("spec", "direct"):
+            pack_spec(
+                args.spec,
+                args.output,
+                args.file,
+                args.tree,
+                args.distinfo_file,
+                args.jobs,
+            )
+        elif args.command == "pep517":
+            pack_pep517(
+                args.spec,
+                args.output,
+                args.file,
+                args.tree,
+                args.project_file,
+                args.distinfo_file,
+                args.jobs,
+                args.build_env_wheel,
+            )
+        else:
+            path = pack_directory(
+                args.directory,
+                args.dest_dir,
+                args.compression_level,
+                args.jobs,
+                args.build_number,
+            )
+            print(path)
+    except WheelError as exc:
+        print(f"pack_wheel: error: {exc}", file=sys.stderr)
+        return 2
+    return 0
