@@ -1,69 +1,36 @@
 """The one place that adapts rules_ml_wheels to Bazel and rules_python versions.
 
-Bazel 4.2.3 (WORKSPACE) has the Python rules and `PyInfo`/`CcInfo` built in.
-Everything else in the library loads them from here, never directly.
+Everything else in the library loads Python rules and `PyInfo`/`CcInfo` from
+here, never directly. The choice between Bazel's built-ins (Bazel 4-6,
+WORKSPACE without rules_python) and @rules_python (bzlmod, or WORKSPACE
+projects that declare rules_python) is made once, by the generated
+`@rules_ml_wheels_compat` repository (see compat_repo.bzl).
 """
 
-load("@bazel_tools//tools/python:toolchain.bzl", _py_runtime_pair = "py_runtime_pair")
 load(
-    ":builtins.bzl",
-    "BUILTIN_CC_INFO",
-    "BUILTIN_PY_INFO",
-    "BUILTIN_PY_RUNTIME_INFO",
+    "@rules_ml_wheels_compat//:defs.bzl",
+    "CC_INFO",
+    "PYTHON_RULES_ORIGIN",
+    "PY_INFO",
+    "PY_RUNTIME_INFO",
+    _py_binary = "py_binary",
+    _py_library = "py_library",
+    _py_runtime = "py_runtime",
+    _py_runtime_pair = "py_runtime_pair",
+    _py_test = "py_test",
 )
 
-PyInfo = BUILTIN_PY_INFO
-CcInfo = BUILTIN_CC_INFO
-PyRuntimeInfo = BUILTIN_PY_RUNTIME_INFO
+PyInfo = PY_INFO
+CcInfo = CC_INFO
+PyRuntimeInfo = PY_RUNTIME_INFO
 
-def py_binary(**kwargs):
-    """Forwards to the Python binary rule in use.
+# "native" or "rules_python", for messages and tests.
+python_rules_origin = PYTHON_RULES_ORIGIN
 
-    Args:
-      **kwargs: the rule's attributes.
-    """
-
-    # buildifier: disable=native-py
-    native.py_binary(**kwargs)
-
-def py_library(**kwargs):
-    """Forwards to the Python library rule in use.
-
-    Args:
-      **kwargs: the rule's attributes.
-    """
-
-    # buildifier: disable=native-py
-    native.py_library(**kwargs)
-
-def py_test(**kwargs):
-    """Forwards to the Python test rule in use.
-
-    Args:
-      **kwargs: the rule's attributes.
-    """
-
-    # buildifier: disable=native-py
-    native.py_test(**kwargs)
-
-def py_runtime(**kwargs):
-    """Forwards to the Python runtime rule in use.
-
-    Args:
-      **kwargs: the rule's attributes.
-    """
-
-    # buildifier: disable=native-py
-    native.py_runtime(**kwargs)
-
-def py_runtime_pair(**kwargs):
-    """Forwards to the Python runtime pair rule in use.
-
-    Args:
-      **kwargs: the rule's attributes.
-    """
-
-    # buildifier: disable=native-py
-    _py_runtime_pair(**kwargs)
+py_binary = _py_binary
+py_library = _py_library
+py_test = _py_test
+py_runtime = _py_runtime
+py_runtime_pair = _py_runtime_pair
 
 PY_TOOLCHAIN_TYPE = "@bazel_tools//tools/python:toolchain_type"

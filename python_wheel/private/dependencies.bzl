@@ -2,6 +2,7 @@
 
 load("@bazel_tools//tools/build_defs/repo:http.bzl", "http_archive")
 load("@bazel_tools//tools/build_defs/repo:utils.bzl", "maybe")
+load(":compat_repo.bzl", "compat_repository")
 load(":helper_deps.bzl", "helper_deps_repository")
 
 # buildifier: disable=unnamed-macro
@@ -35,6 +36,13 @@ def rules_ml_wheels_dependencies(wheelhouse = None, register_toolchains = True):
             "https://mirror.bazel.build/github.com/bazelbuild/platforms/releases/download/0.0.10/platforms-0.0.10.tar.gz",
             "https://github.com/bazelbuild/platforms/releases/download/0.0.10/platforms-0.0.10.tar.gz",
         ],
+    )
+    maybe(
+        compat_repository,
+        name = "rules_ml_wheels_compat",
+        # WORKSPACE projects that declare rules_python get its rules; others
+        # (Bazel 4-6 without rules_python) the built-in ones.
+        use_rules_python = native.existing_rule("rules_python") != None,
     )
     maybe(
         helper_deps_repository,

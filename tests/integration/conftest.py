@@ -43,7 +43,7 @@ def bazel_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return tmp_path_factory.mktemp("bazel")
 
 
-def copy_workspace(source: Path, destination: Path) -> Path:
+def copy_workspace(source: Path, destination: Path, bzlmod: bool = False) -> Path:
     """Copies a workspace that uses rules_ml_wheels by relative path.
 
     The copy leaves out bazel-* output links (`//...` would walk into them)
@@ -53,8 +53,8 @@ def copy_workspace(source: Path, destination: Path) -> Path:
     """
     if not destination.exists():
         shutil.copytree(source, destination, ignore=shutil.ignore_patterns("bazel-*"))
-        rc = destination / ".bazelrc"
-        rc.write_text(f"common --override_repository=rules_ml_wheels={REPO_ROOT}\n")
+        option = "override_module" if bzlmod else "override_repository"
+        (destination / ".bazelrc").write_text(f"common --{option}=rules_ml_wheels={REPO_ROOT}\n")
     return destination
 
 
