@@ -5,13 +5,14 @@ load("@rules_ml_wheels//python_wheel:defs.bzl", "python_wheel", "wheel_platform_
 ```
 """
 
-load("//python_wheel/private:platform_tags.bzl", _wheel_platform_tag = "wheel_platform_tag")
+load("//python_wheel/private:platform_tags.bzl", _platform_tag_for = "platform_tag_for", _wheel_platform_tag = "wheel_platform_tag")
 load(
     "//python_wheel/private:providers.bzl",
     _PyWheelInfo = "PyWheelInfo",
     _PythonTagsInfo = "PythonTagsInfo",
     _WheelSourcesInfo = "WheelSourcesInfo",
 )
+load("//python_wheel/private:python_toolchain.bzl", _python_tags_toolchain = "python_tags_toolchain")
 load(
     "//python_wheel/private:sources.bzl",
     _collect_data_files = "collect_data_files",
@@ -25,6 +26,8 @@ PyWheelInfo = _PyWheelInfo
 PythonTagsInfo = _PythonTagsInfo
 WheelSourcesInfo = _WheelSourcesInfo
 collect_data_files = _collect_data_files
+platform_tag_for = _platform_tag_for
+python_tags_toolchain = _python_tags_toolchain
 python_wheel = _python_wheel
 transitive_hdrs = _transitive_hdrs
 transitive_py_deps = _transitive_py_deps

@@ -95,7 +95,7 @@ def _helper_deps_repository_impl(repository_ctx):
                     repository_ctx.name,
                     package.filename,
                     wheelhouse,
-                    lock_label,
+                    repository_ctx.path(lock_label),
                     wheelhouse,
                 ))
             url = "file://" + str(local)

@@ -68,6 +68,9 @@ def _local_python_toolchain_impl(repository_ctx):
     # does not depend on the environment of the shell that started Bazel.
     executable = info["executable"]
     version = info["version"]
+    major, minor = [int(part) for part in version.split(".")]
+    if (major, minor) < (3, 10):
+        fail("local_python_toolchain(name = %r): %s is Python %s; rules_ml_wheels' helpers need CPython 3.10 or newer (their pinned packaging/setuptools do)" % (repository_ctx.name, executable, version))
     nodot = version.replace(".", "")
     abi = "cp" + nodot + ("t" if info["gil_disabled"] else "")
 

@@ -317,7 +317,7 @@ wheel_sources(
     data_srcs = ["//mypkg"],
     symlink_data_srcs = ["//mypkg:stubs"],
     hdr_srcs = ["//mypkg/include:api"],
-    static_srcs = ["//mypkg:py.typed", "README.md"],
+    static_srcs = ["//mypkg:py.typed", "//mypkg:data/vocab.txt"],
 )
 
 python_wheel(

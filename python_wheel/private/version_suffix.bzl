@@ -139,7 +139,8 @@ def compute_version_suffix(env):
         culprit = SUFFIX_VAR if custom else TYPE_VAR
         return _failure((
             "%s=%r gives the version suffix %r, which %s under PEP 440 (1.0 becomes %r); " +
-            "use e.g. -rc1 for a release or a lower-case alphanumeric tag for custom builds"
+            "use e.g. -rc1 for a release; for custom builds the suffix follows +<git hash> " +
+            "(set ML_WHEEL_GIT_HASH) or must start a local version itself, e.g. +mybuild"
         ) % (
             culprit,
             env.get(culprit, ""),

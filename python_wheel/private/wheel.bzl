@@ -36,7 +36,8 @@ def _as_prefix(prefix):
 def wheel_path(path, strip_path_prefixes, path_remaps):
     """Maps a repository-relative path to its place in the wheel.
 
-    The longest matching prefix of `path_remaps` (replaced by its value) or of
+    A `path_remaps` key equal to the whole path renames that file. Otherwise
+    the longest matching prefix of `path_remaps` (replaced by its value) or of
     `strip_path_prefixes` (removed) applies. Prefixes match whole path
     components: `foo` matches `foo/x.py`, never `foobar/x.py`.
 
@@ -48,6 +49,10 @@ def wheel_path(path, strip_path_prefixes, path_remaps):
     Returns:
       The path inside the wheel.
     """
+
+    # A key naming the file itself moves (or renames) just that file.
+    if path in path_remaps:
+        return path_remaps[path]
     best = None
     for prefix in strip_path_prefixes:
         p = _as_prefix(prefix)
@@ -71,11 +76,12 @@ def _resolve_tags(ctx):
         tags = ctx.toolchains[PYTHON_TAGS_TOOLCHAIN_TYPE].tags
         if not tags.python_tag:
             fail((
-                "%s: platform_tag is %r but python_tag/abi_tag are not set and no Python " +
-                "interpreter is configured to derive them from. Set python_tag and abi_tag " +
-                "(e.g. \"cp311\"), or register an interpreter with local_python_toolchain() " +
-                "before rules_ml_wheels_dependencies() in WORKSPACE."
-            ) % (ctx.label, platform_tag))
+                "%s: platform_tag is %r but python_tag/abi_tag are not set and the python tags " +
+                "toolchain (%s) cannot derive them. Set python_tag and abi_tag (e.g. \"cp311\"), " +
+                "or register an interpreter: local_python_toolchain() before " +
+                "rules_ml_wheels_dependencies() in WORKSPACE, ml_wheels.local_python() and " +
+                "register_toolchains(\"@python//:all\") in MODULE.bazel."
+            ) % (ctx.label, platform_tag, tags.origin))
         python_tag = python_tag or tags.python_tag
         abi_tag = abi_tag or tags.abi_tag
     return (python_tag, abi_tag, platform_tag)
@@ -218,6 +224,10 @@ def _python_wheel_impl(ctx):
         inputs = inputs,
         outputs = [wheel],
         mnemonic = "PythonWheelPep517" if mode == "pep517" else "PythonWheel",
+        # A project's setup.py may run tools: give it the --action_env
+        # environment (a fixed PATH under --incompatible_strict_action_env),
+        # never the whole host environment. The direct writer needs none.
+        use_default_shell_env = mode == "pep517",
         progress_message = "Building wheel %s (%s)" % (naming.name, ctx.label),
     )
 
@@ -263,7 +273,7 @@ python_wheel = rule(
         "keywords": attr.string_list(doc = "METADATA `Keywords`."),
         "license": attr.string(doc = "METADATA `License` (e.g. an SPDX expression)."),
         "license_files": attr.label_list(allow_files = True, doc = "Files placed in `<dist>.dist-info/licenses/`."),
-        "path_remaps": attr.string_dict(doc = "Prefix replacements, `{\"third_party/foo\": \"mypkg/_vendor/foo\"}`; whole path components, longest match wins (also over `strip_path_prefixes`)."),
+        "path_remaps": attr.string_dict(doc = "Prefix replacements, `{\"third_party/foo\": \"mypkg/_vendor/foo\"}`; whole path components, longest match wins (also over `strip_path_prefixes`). A key equal to a file's whole path renames that file."),
         "platform_tag": attr.string(doc = "Platform tag, e.g. `manylinux_2_17_x86_64`; use `wheel_platform_tag()` to derive it from the target platform. Empty means `any` (a pure wheel)."),
         "project_files": attr.label_list(allow_files = True, doc = "For `build_mode = \"pep517\"`: setup.py, pyproject.toml, setup.cfg, ... placed by the same path rules as `srcs`."),
         "project_urls": attr.string_dict(doc = "METADATA `Project-URL`s, `{\"Source\": \"https://...\"}`."),
