@@ -125,6 +125,76 @@ def _collect_files(ctx, strip_path_prefixes, path_remaps, targets, what):
                 fail("%s: %s maps to the invalid wheel path %r; check strip_path_prefixes and path_remaps" % (ctx.label, f.path, destination))
     return files, trees
 
+# Libraries are usually most of a wheel's bytes: each gets its own shard, so
+# that a change elsewhere never recompresses them.
+_LIBRARY_SUFFIXES = [".so", ".dylib", ".pyd", ".dll"]
+_AUTO_SHARDS = 16
+_AUTO_SHARDS_MIN_FILES = 32
+
+def _is_library(path):
+    name = path.rsplit("/", 1)[-1]
+    for suffix in _LIBRARY_SUFFIXES:
+        if name.endswith(suffix) or (suffix + ".") in name:
+            return True
+    return False
+
+def _shard_inputs(files, trees, shards):
+    """Groups the inputs into compression shards; [] means one single action.
+
+    Args:
+      files: (wheel path, File) pairs.
+      trees: (wheel path prefix, directory File) pairs.
+      shards: -1 for automatic, 0 for none, N for N hashed groups.
+
+    Returns:
+      A list of (files, trees) groups, each compressed by its own action.
+    """
+    if shards < 0:
+        shards = _AUTO_SHARDS if len(files) + len(trees) >= _AUTO_SHARDS_MIN_FILES else 0
+    if shards == 0:
+        return []
+    hashed = [([], []) for _ in range(shards)]
+    own = []
+    for destination, f in files:
+        if _is_library(destination):
+            own.append(([(destination, f)], []))
+        else:
+            # hash() of a string is stable across builds and machines.
+            hashed[hash(destination) % shards][0].append((destination, f))
+    for destination, f in trees:
+        own.append(([], [(destination, f)]))
+    return [group for group in hashed if group[0]] + own
+
+def _param_file_args(ctx):
+    args = ctx.actions.args()
+    args.use_param_file("@%s", use_always = True)
+    args.set_param_file_format("multiline")
+    return args
+
+def _compress_shard(ctx, wheel_name, index, count, level, files, trees):
+    """Declares the action compressing one shard; returns its bundle."""
+    bundle = ctx.actions.declare_file("%s.shards/%d.bundle" % (ctx.label.name, index))
+    args = _param_file_args(ctx)
+    args.add("compress")
+    args.add("--compression-level", str(level))
+    args.add("--output", bundle)
+    inputs = []
+    for destination, f in files:
+        args.add_all("--file", [destination, f])
+        inputs.append(f)
+    for destination, f in trees:
+        args.add_all("--tree", [destination, f], expand_directories = False)
+        inputs.append(f)
+    ctx.actions.run(
+        executable = ctx.executable._pack_wheel,
+        arguments = [args],
+        inputs = inputs,
+        outputs = [bundle],
+        mnemonic = "PythonWheelCompress",
+        progress_message = "Compressing shard %d/%d of wheel %s (%s)" % (index + 1, count, wheel_name, ctx.label),
+    )
+    return bundle
+
 def _python_wheel_impl(ctx):
     python_tag, abi_tag, platform_tag = _resolve_tags(ctx)
     version = ctx.attr.version + ctx.attr.version_suffix
@@ -183,22 +253,36 @@ def _python_wheel_impl(ctx):
     remaps = ctx.attr.path_remaps
     files, trees = _collect_files(ctx, strip, remaps, ctx.attr.srcs, "srcs")
 
-    args = ctx.actions.args()
-    args.use_param_file("@%s", use_always = True)
-    args.set_param_file_format("multiline")
     mode = ctx.attr.build_mode
-    args.add(mode)
-    args.add("--spec", spec_file)
-    args.add("--output", wheel)
+    shards = ctx.attr.compression_shards
+    if shards < 0:
+        shards = ctx.attr._default_compression_shards[BuildSettingInfo].value
+    if mode == "direct":
+        shard_groups = _shard_inputs(files, trees, shards)
+    else:
+        shard_groups = []
+
+    args = _param_file_args(ctx)
     inputs = [spec_file]
     if description:
         inputs.append(description)
-    for destination, f in files:
-        args.add_all("--file", [destination, f])
-        inputs.append(f)
-    for destination, f in trees:
-        args.add_all("--tree", [destination, f], expand_directories = False)
-        inputs.append(f)
+    if shard_groups:
+        # Compress in cached actions; the wheel action only copies their bytes.
+        args.add("assemble")
+        for index, (group_files, group_trees) in enumerate(shard_groups):
+            bundle = _compress_shard(ctx, naming.name, index, len(shard_groups), level, group_files, group_trees)
+            args.add("--bundle", bundle)
+            inputs.append(bundle)
+    else:
+        args.add(mode)
+        for destination, f in files:
+            args.add_all("--file", [destination, f])
+            inputs.append(f)
+        for destination, f in trees:
+            args.add_all("--tree", [destination, f], expand_directories = False)
+            inputs.append(f)
+    args.add("--spec", spec_file)
+    args.add("--output", wheel)
     for f in ctx.files.license_files:
         args.add_all("--distinfo-file", ["licenses/" + f.basename, f])
         inputs.append(f)
@@ -224,11 +308,11 @@ def _python_wheel_impl(ctx):
         inputs = inputs,
         outputs = [wheel],
         mnemonic = "PythonWheelPep517" if mode == "pep517" else "PythonWheel",
+        progress_message = "Building wheel %s (%s)" % (naming.name, ctx.label),
         # A project's setup.py may run tools: give it the --action_env
         # environment (a fixed PATH under --incompatible_strict_action_env),
         # never the whole host environment. The direct writer needs none.
         use_default_shell_env = mode == "pep517",
-        progress_message = "Building wheel %s (%s)" % (naming.name, ctx.label),
     )
 
     return [
@@ -259,6 +343,10 @@ python_wheel = rule(
         ),
         "build_tag": attr.string(doc = "Optional wheel build number (must start with a digit)."),
         "classifiers": attr.string_list(doc = "Trove classifiers."),
+        "compression_shards": attr.int(
+            default = -1,
+            doc = "Direct mode: compress the inputs in this many cached actions (plus one per shared library and per directory input), so that a rebuild after a small change recompresses only one shard and the wheel action only copies bytes. 0 compresses in the wheel action itself. -1 (default) uses `--@rules_ml_wheels//python_wheel:compression_shards` (default -1: 16 shards from 32 inputs on, else none). The wheel's bytes are the same either way.",
+        ),
         "compression_level": attr.int(
             default = -1,
             doc = "Deflate level 0 (stored) to 9. -1 (default) uses `--@rules_ml_wheels//python_wheel:compression_level` (default 6).",
@@ -287,6 +375,7 @@ python_wheel = rule(
         "version": attr.string(mandatory = True, doc = "PEP 440 version, normalized in the file name and METADATA."),
         "version_suffix": attr.string(doc = "Appended to `version`; feed it `WHEEL_VERSION_SUFFIX` from `python_wheel_version_suffix_repository`."),
         "_default_compression_level": attr.label(default = Label("//python_wheel:compression_level")),
+        "_default_compression_shards": attr.label(default = Label("//python_wheel:compression_shards")),
         "_pep517_build_env": attr.label_list(
             default = [
                 Label("@rules_ml_wheels_helper_deps//:%s_wheel" % package)

@@ -41,8 +41,8 @@ def _script(workdir: Path, output_root: Path) -> tuple[str, dict[str, Path]]:
         results[example] = workspace
         lines += [
             f"cd {shlex.quote(str(workspace))}",
-            f"{bazel} test --nosandbox_debug --enable_bzlmod --symlink_prefix=/ //... >bazel.log 2>&1"
-            " || { tail -n 80 bazel.log; exit 1; }",
+            f"{bazel} test --nosandbox_debug --enable_bzlmod --symlink_prefix=/ //..."
+            " >bazel.log 2>&1 || { tail -n 80 bazel.log; exit 1; }",
             f"{bazel} info --enable_bzlmod bazel-bin >bazel-bin.txt 2>/dev/null",
             f"{bazel} shutdown",
         ]
@@ -78,7 +78,9 @@ def bazel7_builds(tmp_path_factory) -> dict[str, Path]:
     for name, workspace in workspaces.items():
         bin_dir = Path((workspace / "bazel-bin.txt").read_text().strip())
         example = name if name in EXAMPLE_WHEELS else "pure_python"
-        wheels[name] = sorted(p for pkg in EXAMPLE_WHEELS[example] for p in (bin_dir / pkg).glob("*.whl"))
+        wheels[name] = sorted(
+            p for pkg in EXAMPLE_WHEELS[example] for p in (bin_dir / pkg).glob("*.whl")
+        )
         assert wheels[name], f"no wheels for {name} under {bin_dir}"
     return wheels
 

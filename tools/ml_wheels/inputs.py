@@ -106,12 +106,13 @@ def walk_tree(src_dir: str, flag: str = "--tree") -> list[tuple[str, str]]:
 class InputMap:
     """Wheel path -> input file, rejecting conflicting duplicates."""
 
-    def __init__(self, dist_info: str, data_dir: str) -> None:
+    def __init__(self, dist_info: str, data_dir: str | None) -> None:
         """Initializes an empty map.
 
         Args:
             dist_info: The wheel's ``.dist-info`` directory name.
-            data_dir: The wheel's ``.data`` directory name.
+            data_dir: The wheel's ``.data`` directory name; None when not
+                known yet (compression shards), which checks only the scheme.
         """
         self.dist_info = dist_info
         self.data_dir = data_dir
@@ -139,7 +140,7 @@ class InputMap:
                 f"--distinfo-file NAME SRC to add files to {self.dist_info}/"
             )
         if top.endswith(".data"):
-            if top != self.data_dir:
+            if self.data_dir is not None and top != self.data_dir:
                 raise WheelError(
                     f"{flag} destination {arcname!r} uses data directory {top!r}; this "
                     f"wheel's is {self.data_dir!r}"
@@ -147,7 +148,7 @@ class InputMap:
             scheme, _, leaf = rest.partition("/")
             if scheme not in _DATA_SCHEMES or not leaf:
                 raise WheelError(
-                    f"{flag} destination {arcname!r} must be under {self.data_dir}/<scheme>/ "
+                    f"{flag} destination {arcname!r} must be under {top}/<scheme>/ "
                     f"with scheme one of {', '.join(_DATA_SCHEMES)}"
                 )
 

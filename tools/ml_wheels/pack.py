@@ -9,6 +9,7 @@ import email.policy
 import os
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 
+from ml_wheels.bundle import read_bundle
 from ml_wheels.errors import WheelError
 from ml_wheels.inputs import build_input_map, fs_path, walk_tree, wheel_text
 from ml_wheels.metadata import render_entry_points, render_metadata, render_wheel
@@ -24,7 +25,7 @@ from ml_wheels.pipeline import write_members
 from ml_wheels.record import RecordEntry, canonical_order, render_record
 from ml_wheels.sources import BytesSource, FileSource, Source
 from ml_wheels.spec import WheelSpec, check_spec_names, load_spec
-from ml_wheels.zipwriter import ZIP64_LIMIT, ZipWriter, atomic_output
+from ml_wheels.zipwriter import ZIP64_LIMIT, CompressedMember, ZipWriter, atomic_output
 
 # Signatures over the old RECORD are invalid once RECORD is regenerated.
 _DROPPED_DIST_INFO = ("RECORD", "RECORD.jws", "RECORD.p7s")
@@ -65,6 +66,7 @@ def write_wheel(
     level: int,
     jobs: int | None = None,
     *,
+    precompressed: Mapping[str, CompressedMember] | None = None,
     zip64_threshold: int = ZIP64_LIMIT,
 ) -> list[RecordEntry]:
     """Writes a complete wheel atomically, RECORD included.
@@ -72,16 +74,22 @@ def write_wheel(
     Args:
         output: The wheel path; written as ``<output>.tmp`` then renamed.
         dist_info: The ``.dist-info`` directory name.
-        payload: Every member except the generated dist-info files.
+        payload: Every member to compress here, except the generated dist-info files.
         generated: Dist-info file name -> content (METADATA, WHEEL, ...).
         level: Compression level 0-9.
         jobs: Worker processes (``None``: one per CPU).
+        precompressed: Members already encoded at ``level`` (from compression
+            bundles); their bytes are copied as they are.
         zip64_threshold: Only tests lower it.
 
     Returns:
         The RECORD entries, RECORD itself last.
     """
+    precompressed = precompressed or {}
     members: dict[str, Source] = dict(payload)
+    for arcname in precompressed:
+        if arcname in members:
+            raise WheelError(f"wheel path {arcname!r} is given twice; keep only one source")
     for name, data in generated.items():
         arcname = f"{dist_info}/{name}"
         if arcname in members:
@@ -89,11 +97,20 @@ def write_wheel(
         members[arcname] = BytesSource(data, arcname)
     record_name = f"{dist_info}/RECORD"
     members.pop(record_name, None)
-    check_file_dir_conflicts(members)
-    order = canonical_order(members, dist_info)
+    check_file_dir_conflicts([*members, *precompressed])
+    order = canonical_order([*members, *precompressed], dist_info)
     with atomic_output(output) as fp:
         writer = ZipWriter(fp, zip64_threshold=zip64_threshold)
-        write_members(writer, [(a, members[a]) for a in order], level, jobs)
+        # Runs of members to encode go to the (parallel) pipeline together.
+        run: list[tuple[str, Source]] = []
+        for arcname in order:
+            if arcname in precompressed:
+                write_members(writer, run, level, jobs)
+                run = []
+                writer.write_compressed(arcname, precompressed[arcname])
+            else:
+                run.append((arcname, members[arcname]))
+        write_members(writer, run, level, jobs)
         record = render_record(writer.records, record_name)
         write_members(writer, [(record_name, BytesSource(record, record_name))], level, 1)
         writer.close()
@@ -168,6 +185,58 @@ def pack_spec(
         generated = spec_dist_info_files(spec)
         payload = {arcname: FileSource(path) for arcname, path in inputs.files.items()}
         write_wheel(output, spec.dist_info, payload, generated, spec.compression_level, jobs)
+    return output
+
+
+def assemble_spec(
+    spec_path: str,
+    output: str,
+    bundles: Sequence[str],
+    distinfo_files: Sequence[Sequence[str]] = (),
+    jobs: int | None = None,
+) -> str:
+    """Assemble mode: a wheel from a spec and compression bundles.
+
+    Only copies the bundles' encoded bytes; the result is byte-identical to
+    ``pack_spec`` over the same inputs.
+
+    Args:
+        spec_path: The JSON spec.
+        output: The wheel to write.
+        bundles: Files written by ``pack_wheel compress`` at the spec's level.
+        distinfo_files: ``(name under .dist-info, input file)`` pairs.
+        jobs: Worker processes for what is compressed here (``None``: one per CPU).
+
+    Returns:
+        The written wheel's path.
+    """
+    spec = load_spec(spec_path)
+    with errors_for(spec.target):
+        check_spec_names(spec)
+        inputs = build_input_map(spec.dist_info, spec.data_dir, (), (), distinfo_files)
+        precompressed: dict[str, CompressedMember] = {}
+        origin: dict[str, str] = {}
+        for bundle in bundles:
+            for arcname, member in read_bundle(bundle, spec.compression_level).items():
+                inputs.check_payload_path(arcname, f"bundle {bundle}:")
+                if arcname in precompressed:
+                    raise WheelError(
+                        f"wheel path {arcname!r} is in two compression bundles, {origin[arcname]} "
+                        f"and {bundle}; give each input one destination"
+                    )
+                precompressed[arcname] = member
+                origin[arcname] = bundle
+        generated = spec_dist_info_files(spec)
+        payload = {arcname: FileSource(path) for arcname, path in inputs.files.items()}
+        write_wheel(
+            output,
+            spec.dist_info,
+            payload,
+            generated,
+            spec.compression_level,
+            jobs,
+            precompressed=precompressed,
+        )
     return output
 
 

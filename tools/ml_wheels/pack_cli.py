@@ -8,8 +8,9 @@ import sys
 from collections.abc import Sequence
 
 from ml_wheels import __version__
+from ml_wheels.bundle import write_bundle
 from ml_wheels.errors import WheelError
-from ml_wheels.pack import pack_directory, pack_spec
+from ml_wheels.pack import assemble_spec, pack_directory, pack_spec
 from ml_wheels.pep517 import pack_pep517
 
 _MAX_PARAM_FILE_DEPTH = 8
@@ -97,6 +98,28 @@ def _add_inputs(parser: argparse.ArgumentParser) -> None:
     )
 
 
+_COMPRESS_DESCRIPTION = """\
+Compress inputs into a bundle: their canonical deflate payloads and an index.
+python_wheel runs one such action per shard of a large wheel's inputs, so
+Bazel caches them and recompresses only the shard whose input changed.
+
+example:
+  pack_wheel.py compress --compression-level 6 --output shard3.bundle \\
+      --file mypkg/lib/libbig.so bazel-out/k8-opt/bin/mypkg/lib/libbig.so
+"""
+
+_ASSEMBLE_DESCRIPTION = """\
+Write a wheel from a spec and bundles made by 'compress': the bundles'
+encoded bytes are copied behind fresh headers and METADATA, WHEEL,
+entry_points.txt and RECORD are written. The wheel is byte-identical to
+'spec' over the same inputs.
+
+example:
+  pack_wheel.py assemble --spec wheel.json --output mypkg-1.0-cp311-cp311-linux_x86_64.whl \\
+      --bundle shard0.bundle --bundle shard1.bundle
+"""
+
+
 def _add_common(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--spec", required=True, metavar="SPEC.json", help="wheel spec written by the Bazel rule"
@@ -132,7 +155,7 @@ def build_parser() -> argparse.ArgumentParser:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--version", action="version", version=f"rules_ml_wheels {__version__}")
-    sub = parser.add_subparsers(dest="command", metavar="{spec,dir,pep517}")
+    sub = parser.add_subparsers(dest="command", metavar="{spec,dir,pep517,compress,assemble}")
     sub.required = True
 
     spec = sub.add_parser(
@@ -143,6 +166,42 @@ def build_parser() -> argparse.ArgumentParser:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     _add_common(spec)
+
+    compress = sub.add_parser(
+        "compress",
+        help="compress inputs into a bundle for 'assemble' (a cacheable Bazel action)",
+        description=_COMPRESS_DESCRIPTION,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    compress.add_argument(
+        "--output", required=True, metavar="BUNDLE", help="bundle to write (atomically)"
+    )
+    compress.add_argument(
+        "--compression-level",
+        type=_level,
+        required=True,
+        metavar="N",
+        help="deflate level 0-9 of the wheel the bundle is for",
+    )
+    compress.add_argument(
+        "--jobs", type=_jobs, default=None, metavar="N", help="compression processes"
+    )
+    _add_inputs(compress)
+
+    assemble = sub.add_parser(
+        "assemble",
+        help="write a wheel from a spec and compression bundles, copying their bytes",
+        description=_ASSEMBLE_DESCRIPTION,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    _add_common(assemble)
+    assemble.add_argument(
+        "--bundle",
+        action="append",
+        default=[],
+        metavar="BUNDLE",
+        help="a bundle written by 'compress' at the spec's level (repeatable)",
+    )
 
     directory = sub.add_parser(
         "dir",
@@ -245,6 +304,12 @@ def main(argv: Sequence[str] | None = None) -> int:
                 args.distinfo_file,
                 args.jobs,
             )
+        elif args.command == "compress":
+            write_bundle(args.output, args.file, args.tree, args.compression_level, args.jobs)
+        elif args.command == "assemble":
+            if args.file or args.tree:
+                raise WheelError("assemble takes inputs only through --bundle; compress them first")
+            assemble_spec(args.spec, args.output, args.bundle, args.distinfo_file, args.jobs)
         elif args.command == "pep517":
             pack_pep517(
                 args.spec,

@@ -69,6 +69,7 @@ class CompressedMember:
         executable: Whether the content is a native executable or a ``#!`` script.
         data: The encoded payload in memory.
         path: A file holding the encoded payload.
+        offset: Where the payload starts in ``path`` (bundles hold many).
     """
 
     method: int
@@ -79,6 +80,7 @@ class CompressedMember:
     executable: bool = False
     data: bytes | None = None
     path: str | None = None
+    offset: int = 0
 
 
 def is_executable_content(head: bytes) -> bool:
@@ -303,7 +305,11 @@ class ZipWriter:
         elif member.path is not None:
             copied = 0
             with open(member.path, "rb") as src:
-                while block := src.read(1 << 20):
+                src.seek(member.offset)
+                while copied < member.compressed_size:
+                    block = src.read(min(1 << 20, member.compressed_size - copied))
+                    if not block:
+                        break
                     self._write(block)
                     copied += len(block)
             if copied != member.compressed_size:
