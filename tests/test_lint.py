@@ -40,7 +40,7 @@ def test_buildifier_clean():
 
 def test_ruff_clean():
     result = subprocess.run(
-        [sys.executable, "-m", "ruff", "check", "tools", "tests", "examples"],
+        [sys.executable, "-m", "ruff", "check", "tools", "tests", "examples", "benchmarks"],
         cwd=REPO_ROOT,
         capture_output=True,
         text=True,
