@@ -22,7 +22,7 @@ EXAMPLE_WHEELS = {
 }
 
 
-def _host_path() -> str:
+def host_path() -> str:
     """PATH without the test virtualenv, so Bazel finds the machine's python3."""
     venv_bin = str(Path(sys.prefix) / "bin")
     return os.pathsep.join(p for p in os.environ["PATH"].split(os.pathsep) if p != venv_bin)
@@ -69,7 +69,7 @@ def make_bazel(bazel_root: Path) -> Iterator:
         if workspace != REPO_ROOT:
             copy_name = copy_as or workspace.name
             workspace = copy_workspace(workspace, bazel_root / "workspaces" / copy_name)
-        bazel = Bazel(workspace, bazel_root / output_base, {"PATH": _host_path(), **env}, umask)
+        bazel = Bazel(workspace, bazel_root / output_base, {"PATH": host_path(), **env}, umask)
         servers.append(bazel)
         return bazel
 
@@ -98,7 +98,7 @@ def built_examples(make_bazel) -> dict[str, BuiltExample]:
 @pytest.fixture
 def fresh_venv(tmp_path: Path) -> Path:
     """A new virtualenv (pip only) made from the machine's python3."""
-    python3 = shutil.which("python3", path=_host_path())
+    python3 = shutil.which("python3", path=host_path())
     assert python3, "python3 is not on PATH"
     target = tmp_path / "venv"
     subprocess.run([python3, "-m", "venv", str(target)], check=True)

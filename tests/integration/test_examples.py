@@ -4,13 +4,14 @@ prove byte-for-byte reproducibility."""
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 from pathlib import Path
 
 import pytest
 
 from .bazel_runner import EXAMPLES
-from .conftest import EXAMPLE_WHEELS
+from .conftest import EXAMPLE_WHEELS, host_path
 from .wheel_checks import check_wheel, read_metadata, sha256_of
 
 pytestmark = pytest.mark.integration
@@ -130,3 +131,41 @@ def test_sharded_compression_gives_the_same_bytes(built_examples, example):
     # The direct-mode wheels really went through compression shards.
     if any(w.parent.name != "pep517" for w in sharded):
         assert list(bin_dir.glob("*/wheel.shards/*.bundle")), result.stderr
+
+
+def _host_site_packages() -> str:
+    """site-packages of the machine's python3 (the interpreter the toolchain wraps)."""
+    python3 = shutil.which("python3", path=host_path())
+    assert python3
+    out = subprocess.run(
+        [python3, "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return out.stdout.strip()
+
+
+@pytest.mark.parametrize("example", sorted(EXAMPLE_WHEELS))
+def test_builds_and_tests_in_a_locked_down_sandbox(built_examples, make_bazel, example):
+    """Every action sandboxed, no network, the host's site-packages hidden, a
+    fixed action environment (--incompatible_strict_action_env, set by
+    scripts/bazel): the example still builds, its tests pass, and the wheels
+    are the same bytes."""
+    hardened = make_bazel(
+        EXAMPLES / example, f"{example}-sandboxed", copy_as=f"sandboxed-{example}"
+    )
+    flags = [
+        "--spawn_strategy=sandboxed",
+        "--sandbox_default_allow_network=false",
+        f"--sandbox_block_path={_host_site_packages()}",
+        f"--sandbox_block_path={Path.home() / '.cache' / 'pip'}",
+        "--symlink_prefix=/",
+    ]
+    hardened.run("test", "//...", *flags)
+    bin_dir = hardened.bin_dir()
+    wheels = sorted(
+        p for package in EXAMPLE_WHEELS[example] for p in (bin_dir / package).glob("*.whl")
+    )
+    assert [sha256_of(w) for w in wheels] == [sha256_of(w) for w in built_examples[example].wheels]
+    hardened.shutdown()

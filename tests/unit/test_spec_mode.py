@@ -78,7 +78,8 @@ def _workspace(root: Path, project: Path, mode: int, mtime: float) -> Path:
 def test_reproducible_across_environment(tmp_path, project):
     first = _workspace(tmp_path / "one", project, 0o600, 1_000_000_000)
     second = _workspace(tmp_path / "two", project, 0o777, 1_700_000_000)
-    env_a = dict(os.environ, TZ="UTC", LANG="C", LC_ALL="C", SOURCE_DATE_EPOCH="1")
+    env_a = dict(os.environ, TZ="UTC", LANG="C", LC_ALL="C")
+    env_a.pop("SOURCE_DATE_EPOCH", None)  # unset on one side, set on the other
     env_b = dict(
         os.environ,
         TZ="Asia/Kolkata",
