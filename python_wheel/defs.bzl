@@ -12,6 +12,7 @@ load(
     _PythonTagsInfo = "PythonTagsInfo",
     _WheelSourcesInfo = "WheelSourcesInfo",
 )
+load("//python_wheel/private:py_import.bzl", _py_import = "py_import")
 load("//python_wheel/private:python_toolchain.bzl", _python_tags_toolchain = "python_tags_toolchain")
 load(
     "//python_wheel/private:sources.bzl",
@@ -21,15 +22,18 @@ load(
     _wheel_sources = "wheel_sources",
 )
 load("//python_wheel/private:wheel.bzl", _python_wheel = "python_wheel")
+load("//python_wheel/private:wheel_dependency.bzl", _wheel_or_sources = "wheel_or_sources")
 
 PyWheelInfo = _PyWheelInfo
 PythonTagsInfo = _PythonTagsInfo
 WheelSourcesInfo = _WheelSourcesInfo
 collect_data_files = _collect_data_files
 platform_tag_for = _platform_tag_for
+py_import = _py_import
 python_tags_toolchain = _python_tags_toolchain
 python_wheel = _python_wheel
 transitive_hdrs = _transitive_hdrs
 transitive_py_deps = _transitive_py_deps
 wheel_platform_tag = _wheel_platform_tag
 wheel_sources = _wheel_sources
+wheel_or_sources = _wheel_or_sources

@@ -1,0 +1,142 @@
+"""Command line of ``unpack_wheel.py``: what ``py_import``'s action runs."""
+
+from __future__ import annotations
+
+import argparse
+import re
+import sys
+from collections.abc import Sequence
+
+from ml_wheels import __version__
+from ml_wheels.errors import WheelError
+from ml_wheels.unpack import (
+    DEFAULT_MAX_RATIO,
+    DEFAULT_MAX_TOTAL_SIZE,
+    MAX_RECORD_SIZE,
+    RATIO_MIN_SIZE,
+    Limits,
+    unpack_wheel,
+)
+
+_GIB = DEFAULT_MAX_TOTAL_SIZE >> 30
+_RATIO_MIB = RATIO_MIN_SIZE >> 20
+_RECORD_MIB = MAX_RECORD_SIZE >> 20
+
+_DESCRIPTION = f"""\
+Unpack a wheel into a directory safely (rules_ml_wheels; what py_import runs).
+
+Refuses, with one line naming the archive, the problem and the fix (exit
+status 2), and removes whatever it wrote:
+  - entry names that are absolute, contain '..', backslashes, drive letters
+    or control characters, or are not UTF-8;
+  - symlink and device entries, duplicate entries, paths that are both a file
+    and a directory;
+  - truncated or corrupt archives (bad CRC, overlapping entries, local
+    headers that contradict the central directory);
+  - members that inflate beyond their declared size (checked while
+    inflating); more than --max-total-size bytes in all (default
+    {_GIB} GiB); members over {_RATIO_MIB} MiB that claim more than
+    --max-ratio:1 (default {DEFAULT_MAX_RATIO}; deflate cannot exceed about 1032:1);
+  - unless --no-verify-record: a missing RECORD (at most {_RECORD_MIB} MiB), files it
+    does not list, files it lists that are missing, hash or size mismatches.
+
+Files get mode 0755 when the entry has an executable bit, else 0644;
+directories 0755; every mtime is 1980-01-01T00:00:00Z.
+
+example:
+  unpack_wheel.py dist/torch-2.13.0-cp311-cp311-manylinux_2_28_x86_64.whl \\
+      --output-dir bazel-bin/third_party/torch_import \\
+      --zip-dep extra_libs.zip
+"""
+
+_SIZE_RE = re.compile(r"(\d+)\s*([kmgt]?)(?:i?b)?", re.IGNORECASE)
+_UNITS = {"": 0, "k": 10, "m": 20, "g": 30, "t": 40}
+
+
+def parse_size(value: str) -> int:
+    """Parses ``123``, ``64G``, ``64GiB`` or ``512MB`` (binary units) into bytes."""
+    match = _SIZE_RE.fullmatch(value.strip())
+    if not match or len(match.group(1)) > 18:
+        raise argparse.ArgumentTypeError(
+            f"must be a size in bytes, optionally with K, M, G or T (binary units), got {value!r}"
+        )
+    return int(match.group(1)) << _UNITS[match.group(2).lower()]
+
+
+def _positive(value: str) -> int:
+    if not value.isascii() or not value.isdigit() or len(value) > 18 or int(value) < 1:
+        raise argparse.ArgumentTypeError(f"must be a whole number >= 1, got {value!r}")
+    return int(value)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """Returns the argument parser."""
+    parser = argparse.ArgumentParser(
+        prog="unpack_wheel.py",
+        description=_DESCRIPTION,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--version", action="version", version=f"rules_ml_wheels {__version__}")
+    parser.add_argument("wheel", metavar="WHEEL", help="the .whl file to unpack")
+    parser.add_argument(
+        "--output-dir",
+        required=True,
+        metavar="DIR",
+        help="directory to unpack into; created if missing (its parent must exist); "
+        "files that exist already are never overwritten",
+    )
+    parser.add_argument(
+        "--verify-record",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="check every file against the wheel's RECORD (default: on)",
+    )
+    parser.add_argument(
+        "--zip-dep",
+        action="append",
+        default=[],
+        metavar="ZIP",
+        help="a plain zip file to extract into DIR as well, with the same checks but no "
+        "RECORD (repeatable)",
+    )
+    parser.add_argument(
+        "--max-total-size",
+        type=parse_size,
+        default=DEFAULT_MAX_TOTAL_SIZE,
+        metavar="SIZE",
+        help="refuse to write more than SIZE bytes in all, e.g. 64G (default: 64G)",
+    )
+    parser.add_argument(
+        "--max-ratio",
+        type=_positive,
+        default=DEFAULT_MAX_RATIO,
+        metavar="N",
+        help=f"refuse members over {RATIO_MIN_SIZE >> 20} MiB compressed more than N:1 "
+        f"(default: {DEFAULT_MAX_RATIO})",
+    )
+    parser.add_argument(
+        "--jobs",
+        type=_positive,
+        default=None,
+        metavar="N",
+        help="threads (default: one per CPU, at most 4); the output is the same for every N",
+    )
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Runs the CLI; returns the exit status (2 on a user error)."""
+    args = build_parser().parse_args(sys.argv[1:] if argv is None else argv)
+    try:
+        unpack_wheel(
+            args.wheel,
+            args.output_dir,
+            verify_record=args.verify_record,
+            zip_deps=args.zip_dep,
+            limits=Limits(max_total_size=args.max_total_size, max_ratio=args.max_ratio),
+            jobs=args.jobs,
+        )
+    except WheelError as exc:
+        print(f"unpack_wheel: error: {exc}", file=sys.stderr)
+        return 2
+    return 0
