@@ -15,6 +15,8 @@ cd "$root/examples/$example"
 bazel() { "$root/scripts/bazel" "$@"; }
 bazel build --symlink_prefix=/ //...
 bazel test --symlink_prefix=/ //...
+# The same tests against the built wheel's contents (py_import) instead of the sources.
+bazel test --symlink_prefix=/ //... --@rules_ml_wheels//python_wheel:wheel_dependency=true
 bin="$(bazel info bazel-bin 2>/dev/null)"
 mapfile -t wheels < <(find -L "$bin" -maxdepth 2 -name '*.whl' | sort)
 [ ${#wheels[@]} -gt 0 ] || { echo "no wheel built under $bin" >&2; exit 1; }
@@ -28,6 +30,8 @@ for wheel in "${wheels[@]}"; do
   "$py" -m check_wheel_contents "$wheel"
   "$py" -m zipfile -t "$wheel" >/dev/null && echo "zip CRC check: OK"
 done
+# Import from outside the example, so the source tree cannot shadow the wheel.
+cd "$work"
 python3 -m venv "$work/venv"
 "$work/venv/bin/python" -m pip install -q --no-index --find-links "$(dirname "${wheels[0]}")" "${wheels[0]}"
 case "$example" in

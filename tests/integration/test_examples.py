@@ -169,3 +169,16 @@ def test_builds_and_tests_in_a_locked_down_sandbox(built_examples, make_bazel, e
     )
     assert [sha256_of(w) for w in wheels] == [sha256_of(w) for w in built_examples[example].wheels]
     hardened.shutdown()
+
+
+@pytest.mark.parametrize("example", sorted(EXAMPLE_WHEELS))
+def test_example_tests_pass_against_the_built_wheel(built_examples, example):
+    """The same test targets, switched to the py_import of the built wheels.
+
+    Each test checks (via the imported module's file) which variant it got,
+    so a run that silently used the sources fails.
+    """
+    bazel = built_examples[example].bazel
+    flag = "--@rules_ml_wheels//python_wheel:wheel_dependency=true"
+    # check=True: Bazel's exit status fails the test when any test target fails.
+    bazel.run("test", "//...", "--symlink_prefix=/", flag)
