@@ -5,6 +5,7 @@ load("@rules_ml_wheels//python_wheel:defs.bzl", "python_wheel", "wheel_platform_
 ```
 """
 
+load("//python_wheel/private:compliance_test.bzl", _verify_manylinux_compliance_test = "verify_manylinux_compliance_test")
 load("//python_wheel/private:platform_tags.bzl", _platform_tag_for = "platform_tag_for", _wheel_platform_tag = "wheel_platform_tag")
 load(
     "//python_wheel/private:providers.bzl",
@@ -36,4 +37,5 @@ transitive_hdrs = _transitive_hdrs
 transitive_py_deps = _transitive_py_deps
 wheel_platform_tag = _wheel_platform_tag
 wheel_sources = _wheel_sources
+verify_manylinux_compliance_test = _verify_manylinux_compliance_test
 wheel_or_sources = _wheel_or_sources

@@ -1,0 +1,84 @@
+"""verify_manylinux_compliance_test with real Bazel on tests/fixtures/compliance:
+compliant wheels pass, non-compliant ones fail and their test log says why."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from .bazel_runner import REPO_ROOT
+
+pytestmark = pytest.mark.integration
+
+FIXTURE = REPO_ROOT / "tests" / "fixtures" / "compliance"
+EXT = "_native.so"
+PASSING = [
+    "//compliant:compliant_test",
+    "//compliant:compliant_manylinux1_test",
+    "//compliant:compliant_2_28_test",
+    "//compliant:compliant_file_test",
+    "//newglibc:newglibc_2_36_test",
+    "//sidelib:sidelib_excluded_test",
+]
+FAILING = ["//newglibc:newglibc_test", "//sidelib:sidelib_test"]
+
+
+@pytest.fixture(scope="module")
+def bazel(make_bazel):
+    return make_bazel(FIXTURE, "compliance")
+
+
+@pytest.fixture(scope="module")
+def all_tests(bazel):
+    """`bazel test //...`: every test that is not manual."""
+    return bazel.run("test", "//...", "--symlink_prefix=/")
+
+
+def _test_log(bazel, label: str) -> str:
+    testlogs = Path(bazel.run("info", "bazel-testlogs").stdout.strip())
+    package, name = label[2:].split(":")
+    return (testlogs / package / name / "test.log").read_text()
+
+
+def test_workspace_is_green_and_runs_every_passing_test(all_tests):
+    output = all_tests.stdout + all_tests.stderr
+    for label in PASSING:
+        assert f"{label} " in output and "PASSED" in output, label
+    for label in FAILING:
+        assert label not in output, label
+
+
+def test_only_the_failing_on_purpose_targets_are_manual(bazel):
+    manual = bazel.run("query", "attr(tags, manual, tests(//...))").stdout.split()
+    assert sorted(manual) == sorted(FAILING)
+
+
+def test_more_compatible_wheel_passes_and_says_so(bazel, all_tests):
+    log = _test_log(bazel, "//compliant:compliant_test")
+    assert "PASS: compliance_compliant-1.0-" in log
+    assert (
+        "meets manylinux2014: its best policy, manylinux_2_5_x86_64, is at least as "
+        "compatible as manylinux_2_17_x86_64" in log
+    )
+
+
+def test_newer_glibc_symbol_fails_with_explanation(bazel, all_tests):
+    result = bazel.run("test", "//newglibc:newglibc_test", "--symlink_prefix=/", check=False)
+    assert result.returncode == 3, result.stderr
+    log = _test_log(bazel, "//newglibc:newglibc_test")
+    assert "FAIL: compliance_newglibc-1.0-" in log
+    assert "does not meet manylinux_2_17_x86_64 (asked as manylinux_2_17)" in log
+    assert f"newglibc/{EXT} needs GLIBC_2.36 from libc.so.6 (for arc4random)" in log
+    assert "manylinux_2_17_x86_64 allows GLIBC up to 2.17" in log
+    assert "its best policy is manylinux_2_36_x86_64" in log
+
+
+def test_external_library_fails_with_explanation(bazel, all_tests):
+    result = bazel.run("test", "//sidelib:sidelib_test", "--symlink_prefix=/", check=False)
+    assert result.returncode == 3, result.stderr
+    log = _test_log(bazel, "//sidelib:sidelib_test")
+    assert "FAIL: compliance_sidelib-1.0-" in log
+    assert f"sidelib/{EXT} needs libhelper.so.1, which is not in the wheel" in log
+    assert "no manylinux policy allows it" in log
+    assert 'exclude = ["libhelper.so*"]' in log
