@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # Sets everything up (scripts/setup.sh), then the main job on one example
-# (default c_extension): build its wheel with Bazel, run its Bazel tests
-# (including one that imports the wheel's contents), check the wheel with
-# twine and check-wheel-contents, install it with pip into a fresh venv and
-# import it.
+# (default c_extension): build its wheels with Bazel, run its Bazel tests
+# (compliance tests included) against the sources and against the wheels,
+# audit each binary wheel for manylinux_2_17, check it with twine and
+# check-wheel-contents, install it with pip into a fresh venv and import it.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 example="${1:-c_extension}"
@@ -19,13 +19,17 @@ bazel test --symlink_prefix=/ //...
 bazel test --symlink_prefix=/ //... --@rules_ml_wheels//python_wheel:wheel_dependency=true
 bin="$(bazel info bazel-bin 2>/dev/null)"
 mapfile -t wheels < <(find -L "$bin" -maxdepth 2 -name '*.whl' | sort)
+py="$root/.venv/bin/python"
 [ ${#wheels[@]} -gt 0 ] || { echo "no wheel built under $bin" >&2; exit 1; }
 
-py="$root/.venv/bin/python"
 work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT
 for wheel in "${wheels[@]}"; do
   echo "== $(basename "$wheel")"
+  # The audit the compliance tests run, shown here: the policy the wheel meets, and why.
+  if [[ "$(basename "$wheel")" != *-any.whl ]]; then
+    "$py" "$root/tools/audit_wheel.py" --expect manylinux_2_17 "$wheel"
+  fi
   "$py" -m twine check --strict "$wheel"
   "$py" -m check_wheel_contents "$wheel"
   "$py" -m zipfile -t "$wheel" >/dev/null && echo "zip CRC check: OK"
