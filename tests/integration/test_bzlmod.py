@@ -1,7 +1,9 @@
 """The Bazel 7 lane: Debian forky's Bazel 7.7.1 with rules_python, entered
 through scripts/forky.sh. Every example is built and tested as a bzlmod module
-depending on rules_ml_wheels, one example also in that Bazel's WORKSPACE mode,
-and the wheels get the same validation as the Bazel 4.2.3 ones."""
+depending on rules_ml_wheels (against its sources and, with the
+wheel_dependency switch, against its wheels; compliance tests included), one
+example also in that Bazel's WORKSPACE mode, and the wheels get the same
+validation as the Bazel 4.2.3 ones."""
 
 from __future__ import annotations
 
@@ -43,6 +45,10 @@ def _script(workdir: Path, output_root: Path) -> tuple[str, dict[str, Path]]:
             f"cd {shlex.quote(str(workspace))}",
             f"{bazel} test --nosandbox_debug --enable_bzlmod --symlink_prefix=/ //..."
             " >bazel.log 2>&1 || { tail -n 80 bazel.log; exit 1; }",
+            # The same tests against the wheels' py_import.
+            f"{bazel} test --nosandbox_debug --enable_bzlmod --symlink_prefix=/ //..."
+            " --@rules_ml_wheels//python_wheel:wheel_dependency=true"
+            " >bazel-wheel.log 2>&1 || { tail -n 80 bazel-wheel.log; exit 1; }",
             f"{bazel} info --enable_bzlmod bazel-bin >bazel-bin.txt 2>/dev/null",
             f"{bazel} shutdown",
         ]

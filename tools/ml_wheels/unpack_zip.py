@@ -15,6 +15,17 @@ import struct
 from dataclasses import dataclass
 
 from ml_wheels.errors import WheelError
+from ml_wheels.zipformat import CENTRAL as _CENTRAL
+from ml_wheels.zipformat import CENTRAL_SIG as _CENTRAL_SIG
+from ml_wheels.zipformat import EOCD as _EOCD
+from ml_wheels.zipformat import EOCD64 as _EOCD64
+from ml_wheels.zipformat import EOCD64_SIG as _EOCD64_SIG
+from ml_wheels.zipformat import EOCD_SIG as _EOCD_SIG
+from ml_wheels.zipformat import LOCAL as _LOCAL
+from ml_wheels.zipformat import LOCAL_SIG as _LOCAL_SIG
+from ml_wheels.zipformat import LOCATOR64 as _LOCATOR64
+from ml_wheels.zipformat import LOCATOR64_SIG as _LOCATOR64_SIG
+from ml_wheels.zipformat import ZIP64_EXTRA as _ZIP64_EXTRA
 
 STORED = 0
 DEFLATED = 8
@@ -30,18 +41,7 @@ _METHOD_NAMES = {
     98: "ppmd",
 }
 
-_EOCD = struct.Struct("<4sHHHHIIH")
-_EOCD64 = struct.Struct("<4sQHHIIQQQQ")
-_LOCATOR64 = struct.Struct("<4sIQI")
-_CENTRAL = struct.Struct("<4sHHHHHHIIIHHHHHII")
-_LOCAL = struct.Struct("<4sHHHHHIIIHH")
 _EXTRA_HEADER = struct.Struct("<HH")
-_EOCD_SIG = b"PK\x05\x06"
-_EOCD64_SIG = b"PK\x06\x06"
-_LOCATOR64_SIG = b"PK\x06\x07"
-_CENTRAL_SIG = b"PK\x01\x02"
-_LOCAL_SIG = b"PK\x03\x04"
-_ZIP64_EXTRA = 0x0001
 _MAX_COMMENT = 0xFFFF
 _FLAG_ENCRYPTED = 0x0001
 _FLAG_STRONG_ENCRYPTION = 0x0040

@@ -19,6 +19,16 @@ from typing import IO
 from ml_wheels.deflate import DEFLATED, STORED, compressed_size_bound
 from ml_wheels.errors import WheelError
 from ml_wheels.record import RecordEntry
+from ml_wheels.zipformat import CENTRAL as _CENTRAL
+from ml_wheels.zipformat import CENTRAL_SIG as _CENTRAL_SIG
+from ml_wheels.zipformat import EOCD as _EOCD
+from ml_wheels.zipformat import EOCD64 as _EOCD64
+from ml_wheels.zipformat import EOCD64_SIG as _EOCD64_SIG
+from ml_wheels.zipformat import EOCD_SIG as _EOCD_SIG
+from ml_wheels.zipformat import LOCAL as _LOCAL
+from ml_wheels.zipformat import LOCAL_SIG as _LOCAL_SIG
+from ml_wheels.zipformat import LOCATOR64 as _LOCATOR64
+from ml_wheels.zipformat import LOCATOR64_SIG as _LOCATOR64_SIG
 
 ZIP64_LIMIT = 0xFFFFFFFF
 COUNT_LIMIT = 0xFFFF
@@ -32,16 +42,6 @@ _VERSION_ZIP64 = 45
 _FLAG_UTF8 = 0x0800
 _S_IFREG = 0o100000
 
-_LOCAL = struct.Struct("<4sHHHHHIIIHH")
-_CENTRAL = struct.Struct("<4sHHHHHHIIIHHHHHII")
-_EOCD = struct.Struct("<4sHHHHIIH")
-_EOCD64 = struct.Struct("<4sQHHIIQQQQ")
-_LOCATOR64 = struct.Struct("<4sIQI")
-_LOCAL_SIG = b"PK\x03\x04"
-_CENTRAL_SIG = b"PK\x01\x02"
-_EOCD_SIG = b"PK\x05\x06"
-_EOCD64_SIG = b"PK\x06\x06"
-_LOCATOR64_SIG = b"PK\x06\x07"
 
 _SHARED_LIB_RE = re.compile(r"(\.so(\.[0-9]+)*|\.dylib|\.pyd|\.dll)$", re.IGNORECASE)
 _SCRIPTS_RE = re.compile(r"^[^/]+\.data/scripts/")
