@@ -115,9 +115,12 @@ def parse_requirement(text: str, where: str = "Requires-Dist") -> Requirement:
     try:
         return Requirement(value)
     except InvalidRequirement as exc:
+        # packaging's message draws a caret under the problem on extra lines;
+        # an error here is one line.
+        reason = str(exc).splitlines()[0].strip() if str(exc) else "unparsable"
         raise WheelError(
             f"{where} requirement {text!r} is not valid: it must be PEP 508, e.g. "
-            f"'numpy>=1.26' or 'jax[cuda]==0.4.30; sys_platform == \"linux\"' ({exc})"
+            f"'numpy>=1.26' or 'jax[cuda]==0.4.30; sys_platform == \"linux\"' ({reason})"
         ) from None
 
 

@@ -128,7 +128,8 @@ def validate_arcname(arcname: str) -> bytes:
                 problem = f"is longer than {MAX_NAME_BYTES} bytes"
             else:
                 return encoded
-    raise WheelError(f"wheel path {arcname!r} {problem}")
+    shown = arcname if len(arcname) <= 200 else f"{arcname[:120]}...{arcname[-60:]}"
+    raise WheelError(f"wheel path {shown!r} {problem}")
 
 
 @dataclass
