@@ -86,7 +86,10 @@ def _helper_deps_repository_impl(repository_ctx):
         "",
     ]
     for package in packages:
-        root = "site/" + _target_name(package.name)
+        # Not "site/": Bazel puts this repository's root on sys.path (with
+        # __init__.py files), and a top-level `site` package would shadow the
+        # standard library's `site` on Python 3.10, which does not freeze it.
+        root = "site_packages/" + _target_name(package.name)
         url = package.url
         if wheelhouse:
             local = repository_ctx.path(wheelhouse + "/" + package.filename)

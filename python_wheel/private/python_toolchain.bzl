@@ -5,6 +5,9 @@ registers it as the Python toolchain (so py_binary/py_test and the helper
 actions run on it, never on whatever `python` is on PATH), exposes its C
 headers for extension modules as `@<name>//:headers`, and registers a python
 tags toolchain from which `python_wheel` derives `cpXY-cpXY[t]` tags.
+
+The helpers at the end of this file (`introspect_interpreter`,
+`toolchain_build_file`) are shared with hermetic_python.bzl.
 """
 
 load(":providers.bzl", "PythonTagsInfo")
@@ -30,6 +33,9 @@ python_tags_toolchain = rule(
     doc = "Declares the wheel tags of the CPython a build targets, for `python_wheel`.",
 )
 
+# Run by the interpreter itself (never by the host's python3) with -I -B:
+# isolated from PYTHON* variables and user site-packages, writing no .pyc
+# files into the interpreter's tree.
 _INTROSPECT = """
 import json, os, sys, sysconfig
 executable = os.path.realpath(sys.executable)
@@ -37,62 +43,94 @@ if sys.prefix != sys.base_prefix:
     # A virtualenv: use the interpreter it was made from, never its site-packages.
     base = os.path.join(sys.base_prefix, "bin", "python%d.%d" % sys.version_info[:2])
     executable = base if os.path.exists(base) else executable
+prefix = os.path.realpath(sys.base_prefix)
+include = sysconfig.get_paths()["include"]
+libpython = []
+if sysconfig.get_config_var("Py_ENABLE_SHARED"):
+    # LIBDIR is the configure-time path: wrong for a relocated archive, so
+    # look under the prefix first.
+    for libdir in (os.path.join(prefix, "lib"), sysconfig.get_config_var("LIBDIR") or ""):
+        names = [sysconfig.get_config_var("LDLIBRARY"), sysconfig.get_config_var("INSTSONAME")]
+        found = [os.path.join(libdir, n) for n in names if n and ".so" in n]
+        found = [f for f in found if libdir and os.path.exists(f)]
+        if found:
+            libpython = sorted(set(found))
+            break
 print(json.dumps({
     "executable": executable,
     "version": "%d.%d" % sys.version_info[:2],
+    "full_version": "%d.%d.%d" % sys.version_info[:3],
     "implementation": sys.implementation.name,
-    "include": sysconfig.get_paths()["include"],
+    "prefix": prefix,
+    "include": include,
+    "include_in_prefix": os.path.relpath(os.path.realpath(include), prefix),
     "gil_disabled": bool(sysconfig.get_config_var("Py_GIL_DISABLED")),
     "ext_suffix": sysconfig.get_config_var("EXT_SUFFIX") or "",
+    "libpython": libpython,
+    "libpython_in_prefix": [os.path.relpath(f, prefix) for f in libpython if os.path.realpath(f).startswith(prefix + os.sep)],
 }))
 """
 
-def _local_python_toolchain_impl(repository_ctx):
-    requested = repository_ctx.attr.interpreter
-    if "/" in requested:
-        interpreter = repository_ctx.path(requested)
-        if not interpreter.exists:
-            fail("local_python_toolchain(name = %r): interpreter %r does not exist; set `interpreter` to the absolute path of a python3 binary" % (repository_ctx.name, requested))
-    else:
-        interpreter = repository_ctx.which(requested)
-        if not interpreter:
-            fail("local_python_toolchain(name = %r): %r is not on PATH; install Python 3 (e.g. `apt-get install python3-dev`) or set `interpreter` to an absolute path" % (repository_ctx.name, requested))
-    result = repository_ctx.execute([interpreter, "-I", "-c", _INTROSPECT])
+def introspect_interpreter(repository_ctx, interpreter, who):
+    """Runs `interpreter` to learn its version, tags and paths.
+
+    Args:
+      repository_ctx: the repository context.
+      interpreter: path of the CPython binary to run (never the host's python3
+        unless that is the interpreter asked for).
+      who: the caller, for messages, e.g. `local_python_toolchain(name = "python")`.
+
+    Returns:
+      A struct: executable (resolved binary), version (`X.Y`), full_version,
+      python_tag (`cpXY`), abi_tag (`cpXY` or `cpXYt`), gil_disabled, prefix,
+      include (absolute), include_in_prefix (relative to prefix), libpython
+      (absolute paths of the shared libpython, if any) and
+      libpython_in_prefix (the same, relative to prefix, for those inside it).
+    """
+    result = repository_ctx.execute([interpreter, "-I", "-B", "-c", _INTROSPECT])
     if result.return_code:
-        fail("local_python_toolchain(name = %r): running %s failed: %s" % (repository_ctx.name, interpreter, result.stderr))
+        fail("%s: running %s failed (exit %d): %s%s" % (who, interpreter, result.return_code, result.stderr, result.stdout))
     info = json.decode(result.stdout)
     if info["implementation"] != "cpython":
-        fail("local_python_toolchain(name = %r): %s is %s; only CPython is supported" % (repository_ctx.name, info["executable"], info["implementation"]))
-
-    # Resolve shims (pyenv, virtualenvs) to the real binary so the toolchain
-    # does not depend on the environment of the shell that started Bazel.
-    executable = info["executable"]
+        fail("%s: %s is %s; only CPython is supported" % (who, info["executable"], info["implementation"]))
     version = info["version"]
     major, minor = [int(part) for part in version.split(".")]
     if (major, minor) < (3, 10):
-        fail("local_python_toolchain(name = %r): %s is Python %s; rules_ml_wheels' helpers need CPython 3.10 or newer (their pinned packaging/setuptools do)" % (repository_ctx.name, executable, version))
+        fail("%s: %s is Python %s; rules_ml_wheels' helpers need CPython 3.10 or newer (their pinned packaging/setuptools do)" % (who, info["executable"], version))
     nodot = version.replace(".", "")
-    abi = "cp" + nodot + ("t" if info["gil_disabled"] else "")
+    return struct(
+        executable = info["executable"],
+        version = version,
+        full_version = info["full_version"],
+        python_tag = "cp" + nodot,
+        abi_tag = "cp" + nodot + ("t" if info["gil_disabled"] else ""),
+        gil_disabled = info["gil_disabled"],
+        prefix = info["prefix"],
+        include = info["include"],
+        include_in_prefix = info["include_in_prefix"],
+        libpython = info["libpython"],
+        libpython_in_prefix = info["libpython_in_prefix"],
+    )
 
-    include = repository_ctx.path(info["include"])
-    has_headers = include.get_child("Python.h").exists
-    if has_headers:
-        repository_ctx.symlink(include, "include")
-    else:
-        repository_ctx.file("include/MISSING_PYTHON_HEADERS.txt", "No Python.h under %s: install the interpreter's development headers (e.g. python3-dev).\n" % include)
+def toolchain_build_file(generator, info, runtime, origin, include_dir, libpython = [], extra = []):
+    """The BUILD file of an interpreter repository.
 
-    repository_ctx.file("WORKSPACE", "workspace(name = %r)\n" % repository_ctx.name)
-    repository_ctx.file("version.bzl", "\n".join([
-        '"""Generated by local_python_toolchain: the interpreter this workspace builds for."""',
-        "",
-        "PYTHON_VERSION = %r" % version,
-        "PYTHON_TAG = %r" % ("cp" + nodot),
-        "ABI_TAG = %r" % abi,
-        "PYTHON_INTERPRETER = %r" % executable,
-        "",
-    ]))
-    repository_ctx.file("BUILD.bazel", "\n".join([
-        "# Generated by local_python_toolchain for %s (Python %s)." % (executable, version),
+    Args:
+      generator: what wrote it, for the header comment.
+      info: the struct of `introspect_interpreter`.
+      runtime: lines of the `py_runtime` body after `name` (interpreter,
+        files or interpreter_path, stub_shebang).
+      origin: where the interpreter comes from, for the tags toolchain.
+      include_dir: directory of Python.h inside the repository.
+      libpython: files of the shared libpython inside the repository; empty
+        for no `:libpython` target.
+      extra: more lines appended at the end.
+
+    Returns:
+      The content of BUILD.bazel.
+    """
+    lines = [
+        "# Generated by %s for %s (Python %s)." % (generator, info.executable, info.full_version),
         'load("@rules_ml_wheels//python_wheel/private:compat.bzl", "PY_TOOLCHAIN_TYPE", "py_runtime", "py_runtime_pair")',
         'load("@rules_ml_wheels//python_wheel/private:python_toolchain.bzl", "PYTHON_TAGS_TOOLCHAIN_TYPE", "python_tags_toolchain")',
         "",
@@ -102,9 +140,8 @@ def _local_python_toolchain_impl(repository_ctx):
         "",
         "py_runtime(",
         '    name = "py3_runtime",',
-        "    interpreter_path = %r," % executable,
+    ] + ["    " + line for line in runtime] + [
         '    python_version = "PY3",',
-        '    stub_shebang = "#!%s",' % executable,
         ")",
         "",
         'py_runtime_pair(name = "runtime_pair", py3_runtime = ":py3_runtime")',
@@ -113,10 +150,10 @@ def _local_python_toolchain_impl(repository_ctx):
         "",
         "python_tags_toolchain(",
         '    name = "tags",',
-        "    abi_tag = %r," % abi,
-        "    origin = %r," % ("local interpreter " + executable),
-        "    python_tag = %r," % ("cp" + nodot),
-        "    python_version = %r," % version,
+        "    abi_tag = %r," % info.abi_tag,
+        "    origin = %r," % origin,
+        "    python_tag = %r," % info.python_tag,
+        "    python_version = %r," % info.version,
         ")",
         "",
         'toolchain(name = "tags_toolchain", toolchain = ":tags", toolchain_type = PYTHON_TAGS_TOOLCHAIN_TYPE)',
@@ -124,11 +161,66 @@ def _local_python_toolchain_impl(repository_ctx):
         "# Headers of the interpreter, for CPython extension modules.",
         "cc_library(",
         '    name = "headers",',
-        '    hdrs = glob(["include/**/*.h"]),',
-        '    includes = ["include"],',
+        "    hdrs = glob([%r])," % (include_dir + "/**/*.h"),
+        "    includes = [%r]," % include_dir,
         ")",
         "",
+    ]
+    if libpython:
+        lines.extend([
+            "# The shared libpython, for programs that embed the interpreter.",
+            "cc_library(",
+            '    name = "libpython",',
+            "    srcs = %r," % sorted(libpython),
+            '    deps = [":headers"],',
+            ")",
+            "",
+        ])
+    return "\n".join(lines + extra)
+
+def _local_python_toolchain_impl(repository_ctx):
+    who = "local_python_toolchain(name = %r)" % repository_ctx.name
+    requested = repository_ctx.attr.interpreter
+    if "/" in requested:
+        interpreter = repository_ctx.path(requested)
+        if not interpreter.exists:
+            fail("%s: interpreter %r does not exist; set `interpreter` to the absolute path of a python3 binary" % (who, requested))
+    else:
+        interpreter = repository_ctx.which(requested)
+        if not interpreter:
+            fail("%s: %r is not on PATH; install Python 3 (e.g. `apt-get install python3-dev`) or set `interpreter` to an absolute path" % (who, requested))
+
+    # Resolves shims (pyenv, virtualenvs) to the real binary so the toolchain
+    # does not depend on the environment of the shell that started Bazel.
+    info = introspect_interpreter(repository_ctx, interpreter, who)
+    executable = info.executable
+
+    include = repository_ctx.path(info.include)
+    if include.get_child("Python.h").exists:
+        repository_ctx.symlink(include, "include")
+    else:
+        repository_ctx.file("include/MISSING_PYTHON_HEADERS.txt", "No Python.h under %s: install the interpreter's development headers (e.g. python3-dev).\n" % include)
+
+    repository_ctx.file("WORKSPACE", "workspace(name = %r)\n" % repository_ctx.name)
+    repository_ctx.file("version.bzl", "\n".join([
+        '"""Generated by local_python_toolchain: the interpreter this workspace builds for."""',
+        "",
+        "PYTHON_VERSION = %r" % info.version,
+        "PYTHON_TAG = %r" % info.python_tag,
+        "ABI_TAG = %r" % info.abi_tag,
+        "PYTHON_INTERPRETER = %r" % executable,
+        "",
     ]))
+    repository_ctx.file("BUILD.bazel", toolchain_build_file(
+        generator = "local_python_toolchain",
+        info = info,
+        runtime = [
+            "interpreter_path = %r," % executable,
+            'stub_shebang = "#!%s",' % executable,
+        ],
+        origin = "local interpreter " + executable,
+        include_dir = "include",
+    ))
 
 local_python_toolchain_repository = repository_rule(
     implementation = _local_python_toolchain_impl,

@@ -78,9 +78,9 @@ def _resolve_tags(ctx):
             fail((
                 "%s: platform_tag is %r but python_tag/abi_tag are not set and the python tags " +
                 "toolchain (%s) cannot derive them. Set python_tag and abi_tag (e.g. \"cp311\"), " +
-                "or register an interpreter: local_python_toolchain() before " +
-                "rules_ml_wheels_dependencies() in WORKSPACE, ml_wheels.local_python() and " +
-                "register_toolchains(\"@python//:all\") in MODULE.bazel."
+                "or register an interpreter: hermetic_python() or local_python_toolchain() before " +
+                "rules_ml_wheels_dependencies() in WORKSPACE; ml_wheels.hermetic_python() or " +
+                "ml_wheels.local_python() and register_toolchains(\"@python//:all\") in MODULE.bazel."
             ) % (ctx.label, platform_tag, tags.origin))
         python_tag = python_tag or tags.python_tag
         abi_tag = abi_tag or tags.abi_tag

@@ -1,8 +1,8 @@
 """A wheel past every classic zip limit: a member over 4 GiB and more than 65,535
 entries, written by pack_wheel and read back by Python's zipfile, unzip and pip.
 
-Takes about three minutes and needs 6 GB of free disk (pip unpacks the 4 GiB member); deselect it with
-`-m "not huge"` (see docs/troubleshooting.md).
+Takes about three minutes and needs 6 GB of free disk (pip unpacks the 4 GiB
+member); deselect it with `-m "not huge"` (see docs/troubleshooting.md).
 """
 
 from __future__ import annotations
