@@ -9,6 +9,7 @@ offset or count needs them.
 from __future__ import annotations
 
 import contextlib
+import io
 import os
 import re
 import struct
@@ -183,6 +184,40 @@ class ZipWriter:
         self._fp.write(data)
         self._pos += len(data)
 
+    def _copy_range(self, src: IO[bytes], offset: int, size: int) -> int:
+        """Appends ``size`` bytes of ``src`` from ``offset``; returns how many were there.
+
+        Assembling a wheel from compression bundles is mostly this copy, so it
+        goes through the kernel (copy_file_range) when both sides are files.
+        """
+        copied = 0
+        copy_file_range = getattr(os, "copy_file_range", None)
+        if copy_file_range is not None:
+            try:
+                self._fp.flush()
+                dst = self._fp.fileno()
+                start = self._fp.tell()
+                while copied < size:
+                    n = copy_file_range(src.fileno(), dst, size - copied, offset + copied)
+                    if n == 0:
+                        break
+                    copied += n
+                self._pos += copied
+                # Keep the buffered writer's idea of the position in step.
+                self._fp.seek(start + copied)
+                return copied
+            except (OSError, io.UnsupportedOperation, AttributeError):
+                if copied:
+                    raise
+        src.seek(offset)
+        while copied < size:
+            block = src.read(min(1 << 20, size - copied))
+            if not block:
+                break
+            self._write(block)
+            copied += len(block)
+        return copied
+
     def _needs_zip64_sizes(self, method: int, file_size: int, compressed_size: int) -> bool:
         bound = max(compressed_size_bound(file_size, method), compressed_size, file_size)
         return bound >= self._zip64_threshold
@@ -304,15 +339,8 @@ class ZipWriter:
                 raise ValueError(f"{arcname}: payload length does not match compressed_size")
             self._write(member.data)
         elif member.path is not None:
-            copied = 0
             with open(member.path, "rb") as src:
-                src.seek(member.offset)
-                while copied < member.compressed_size:
-                    block = src.read(min(1 << 20, member.compressed_size - copied))
-                    if not block:
-                        break
-                    self._write(block)
-                    copied += len(block)
+                copied = self._copy_range(src, member.offset, member.compressed_size)
             if copied != member.compressed_size:
                 raise WheelError(
                     f"compressed payload {member.path} for {arcname!r} has {copied} bytes, "
