@@ -24,9 +24,6 @@ def test_buildifier_clean():
     buildifier = REPO_ROOT / "node_modules" / ".bin" / "buildifier"
     assert buildifier.exists(), "run scripts/setup.sh to install buildifier"
     files = _git_files("*.bzl", "*.bazel", "BUILD", "WORKSPACE", "*/BUILD", "*/WORKSPACE")
-    # scripts/offline/ holds stand-ins for old external repositories, which
-    # must call the native rules the modern lint forbids.
-    files = [f for f in files if not f.startswith("scripts/offline/")]
     assert files
     result = subprocess.run(
         [str(buildifier), "-mode=check", "-lint=warn", *files],
