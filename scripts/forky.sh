@@ -18,7 +18,7 @@ project="$(dirname "$here")"
 cache="${ML_WHEELS_CACHE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/rules_ml_wheels}"
 root="${ML_WHEELS_FORKY_ROOT:-$cache/forky-root}"
 # Bump when the recipe below changes, so existing roots are rebuilt.
-recipe_version=2
+recipe_version=3
 packages=bazel-bootstrap,bazel-rules-python,python3-venv,python3-dev,gcc,g++,zip,unzip,ca-certificates
 
 log() { printf '[forky] %s\n' "$*" >&2; }
@@ -36,9 +36,21 @@ stub_module() {
   printf 'common --override_module=%s=%s\n' "$2" "/usr/share/rules_ml_wheels/stub_modules/$2" >>"$1/etc/bazel.bazelrc"
 }
 
+bazel_options() {
+  # Bazel 7 mounts an empty /tmp in its sandboxes (hermetic tmp): sources
+  # checked out under /tmp (CI clones, test copies) would vanish from actions.
+  printf 'build --noincompatible_sandbox_hermetic_tmp\n' >>"$1/etc/bazel.bazelrc"
+}
+
 create() {
   if [ -f "$root/.rules_ml_wheels_recipe" ] && [ "$(cat "$root/.rules_ml_wheels_recipe")" = "$recipe_version" ]; then
     log "reusing $root"
+    return
+  fi
+  if [ -f "$root/.rules_ml_wheels_recipe" ] && [ "$(cat "$root/.rules_ml_wheels_recipe")" = 2 ]; then
+    log "upgrading $root to recipe $recipe_version"
+    bazel_options "$root"
+    echo "$recipe_version" >"$root/.rules_ml_wheels_recipe"
     return
   fi
   command -v mmdebstrap >/dev/null || { log "installing mmdebstrap"; as_root apt-get update -qq; DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -qq mmdebstrap >/dev/null; }
@@ -55,6 +67,7 @@ create() {
   stub_module "$tmp" protobuf
   stub_module "$tmp" buildozer
   stub_module "$tmp" zlib 'cc_library(name = "zlib", linkopts = ["-lz"], visibility = ["//visibility:public"])'
+  bazel_options "$tmp"
     # The host's extra CA certificates (TLS-intercepting proxies), if any; the
   # Java keystore Bazel's downloader reads is rebuilt inside the root, where
   # Java can run (it needs /proc).
