@@ -19,23 +19,11 @@ from typing import Optional
 
 import pytest
 
-from .bazel_runner import REPO_ROOT
+from ..unit.test_audit_helpers import assert_same_as_auditwheel, auditwheel_show, run_audit
 
 pytestmark = pytest.mark.integration
 
-AUDIT_WHEEL = REPO_ROOT / "tools" / "audit_wheel.py"
 TORCH_CPU = Path("/opt/wheels/torch-2.13.0+cpu-cp311-cp311-manylinux_2_28_x86_64.whl")
-AUDITWHEEL_KEYS = (
-    "pure",
-    "overall_tag",
-    "sym_tag",
-    "pyfpe",
-    "ucs2",
-    "unsupported_isa",
-    "versioned_symbols",
-    "external_libs",
-    "policy_upgrades",
-)
 
 
 @dataclass(frozen=True)
@@ -210,28 +198,6 @@ def _fetch(wheel: RealWheel) -> Path:
     return target
 
 
-def _ours(*args: object) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, str(AUDIT_WHEEL), *map(str, args)],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-
-
-def _auditwheel(wheel: Path) -> dict:
-    beside = Path(sys.executable).parent / "auditwheel"
-    command = [str(beside)] if beside.exists() else [sys.executable, "-m", "auditwheel"]
-    proc = subprocess.run(
-        [*command, "show", "--json", "--allow-pure-python-wheel", str(wheel)],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    assert proc.stdout, proc.stderr
-    return json.loads(proc.stdout)
-
-
 @pytest.fixture(
     params=WHEELS, ids=lambda w: w.filename.split("-cp")[0] + "-" + w.kind.split(",")[0]
 )
@@ -249,23 +215,21 @@ def test_set_covers_the_required_kinds():
 
 def test_same_verdict_as_auditwheel(real_wheel):
     wheel, path = real_wheel
-    proc = _ours("--json", path)
+    proc = run_audit("--json", path)
     assert proc.returncode == 0, proc.stderr
     ours = json.loads(proc.stdout)
-    theirs = _auditwheel(path)
+    theirs = auditwheel_show(path)
     assert theirs.get("overall_tag") == wheel.overall
     assert ours["overall_tag"] == theirs.get("overall_tag")
     assert ours.get("sym_tag") == theirs.get("sym_tag")
     assert set(ours.get("external_libs", {})) == set(theirs.get("external_libs", {}))
-    for key in AUDITWHEEL_KEYS:
-        if key in theirs:
-            assert ours[key] == theirs[key], key
+    assert_same_as_auditwheel(ours, theirs)
     assert ours["pure"] == (wheel.overall is None)
 
 
 def test_verdict_does_not_depend_on_jobs(real_wheel):
     _, path = real_wheel
-    one, two = _ours("--json", "--jobs", "1", path), _ours("--json", "--jobs", "2", path)
+    one, two = run_audit("--json", "--jobs", "1", path), run_audit("--json", "--jobs", "2", path)
     assert one.returncode == two.returncode == 0
     assert json.loads(one.stdout) == json.loads(two.stdout)
 
@@ -274,21 +238,21 @@ def test_expect_behaves_on_real_tags(real_wheel):
     wheel, path = real_wheel
     platforms = wheel.filename[:-4].split("-")[-1].split(".")
     for tag in (p for p in platforms if p != "any"):
-        proc = _ours("--expect", tag, path)
+        proc = run_audit("--expect", tag, path)
         assert proc.returncode == 0, f"{tag}: {proc.stdout}{proc.stderr}"
     if wheel.overall is None:
-        assert _ours("--expect", "manylinux_2_5", path).returncode == 0
+        assert run_audit("--expect", "manylinux_2_5", path).returncode == 0
         return
     arch = wheel.overall.split("linux_", 1)[1].split("_", 2)[-1]  # manylinux_2_17_x86_64
     newest = "musllinux_1_2" if wheel.overall.startswith("musl") else "manylinux_2_41"
-    assert _ours("--expect", newest, path).returncode == 0
+    assert run_audit("--expect", newest, path).returncode == 0
     if wheel.fails:
-        proc = _ours("--expect", wheel.fails, path)
+        proc = run_audit("--expect", wheel.fails, path)
         assert proc.returncode == 1, proc.stdout
         assert proc.stdout.startswith("FAIL: ") and "Why not" in proc.stdout
         assert " needs " in proc.stdout
     other = "aarch64" if arch != "aarch64" else "x86_64"
-    proc = _ours("--expect", f"manylinux_2_28_{other}", path)
+    proc = run_audit("--expect", f"manylinux_2_28_{other}", path)
     assert proc.returncode == 2
     assert f"the wheel's ELF files are {arch}" in proc.stderr
 
@@ -297,7 +261,7 @@ def test_torch_cpu_wheel_verdict():
     """The 191 MB torch wheel: auditwheel takes ~45 s; its answer is pinned here."""
     if not TORCH_CPU.exists():
         pytest.skip(f"{TORCH_CPU} is not on this machine")
-    proc = _ours("--json", TORCH_CPU)
+    proc = run_audit("--json", TORCH_CPU)
     assert proc.returncode == 0, proc.stderr
     data = json.loads(proc.stdout)
     # What `auditwheel show --json` (6.8.2) reports for it: torch/bin/test_shim's
@@ -310,7 +274,7 @@ def test_torch_cpu_wheel_verdict():
         "libtorch_cpu.so": None,
     }
     assert len(data["elf_files"]) == 136
-    proc = _ours("--expect", "manylinux_2_28", TORCH_CPU)
+    proc = run_audit("--expect", "manylinux_2_28", TORCH_CPU)
     assert proc.returncode == 1
     assert "torch/bin/test_shim needs libtorch_cpu.so" in proc.stdout
     assert "the wheel has torch/lib/libtorch_cpu.so" in proc.stdout
