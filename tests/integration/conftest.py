@@ -48,13 +48,15 @@ def copy_workspace(source: Path, destination: Path, bzlmod: bool = False) -> Pat
 
     The copy leaves out bazel-* output links (`//...` would walk into them)
     and reaches this checkout of rules_ml_wheels through
-    --override_repository in its .bazelrc, since the relative path no longer
-    points at it. The examples themselves stay untouched.
+    --override_repository added to its .bazelrc (its own options kept), since
+    the relative path no longer points at it. The examples themselves stay untouched.
     """
     if not destination.exists():
         shutil.copytree(source, destination, ignore=shutil.ignore_patterns("bazel-*"))
         option = "override_module" if bzlmod else "override_repository"
-        (destination / ".bazelrc").write_text(f"common --{option}=rules_ml_wheels={REPO_ROOT}\n")
+        bazelrc = destination / ".bazelrc"
+        kept = bazelrc.read_text() if bazelrc.exists() else ""
+        bazelrc.write_text(f"{kept}common --{option}=rules_ml_wheels={REPO_ROOT}\n")
     return destination
 
 

@@ -7,9 +7,11 @@ validation as the Bazel 4.2.3 ones."""
 
 from __future__ import annotations
 
+import hashlib
 import shlex
 import subprocess
 import zipfile
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -43,11 +45,11 @@ def _script(workdir: Path, output_root: Path) -> tuple[str, dict[str, Path]]:
         results[example] = workspace
         lines += [
             f"cd {shlex.quote(str(workspace))}",
-            f"{bazel} test --nosandbox_debug --enable_bzlmod --symlink_prefix=/ //..."
-            " >bazel.log 2>&1 || { tail -n 80 bazel.log; exit 1; }",
+            f"{bazel} test --nosandbox_debug --test_output=errors --enable_bzlmod"
+            " --symlink_prefix=/ //... >bazel.log 2>&1 || { tail -n 80 bazel.log; exit 1; }",
             # The same tests against the wheels' py_import.
-            f"{bazel} test --nosandbox_debug --enable_bzlmod --symlink_prefix=/ //..."
-            " --@rules_ml_wheels//python_wheel:wheel_dependency=true"
+            f"{bazel} test --nosandbox_debug --test_output=errors --enable_bzlmod"
+            " --symlink_prefix=/ //... --@rules_ml_wheels//python_wheel:wheel_dependency=true"
             " >bazel-wheel.log 2>&1 || { tail -n 80 bazel-wheel.log; exit 1; }",
             f"{bazel} info --enable_bzlmod bazel-bin >bazel-bin.txt 2>/dev/null",
             f"{bazel} shutdown",
@@ -58,7 +60,8 @@ def _script(workdir: Path, output_root: Path) -> tuple[str, dict[str, Path]]:
     overrides = " ".join(WORKSPACE_MODE_OVERRIDES)
     lines += [
         f"cd {shlex.quote(str(workspace))}",
-        f"{bazel} test --nosandbox_debug --noenable_bzlmod {overrides} --symlink_prefix=/ //..."
+        f"{bazel} test --nosandbox_debug --test_output=errors --noenable_bzlmod {overrides}"
+        " --symlink_prefix=/ //..."
         " >bazel.log 2>&1 || { tail -n 80 bazel.log; exit 1; }",
         f"{bazel} info --noenable_bzlmod {overrides} bazel-bin >bazel-bin.txt 2>/dev/null",
         f"{bazel} shutdown",
@@ -66,12 +69,29 @@ def _script(workdir: Path, output_root: Path) -> tuple[str, dict[str, Path]]:
     return "\n".join(lines) + "\n", results
 
 
+def _source_digests(workspaces: dict[str, Path]) -> dict[Path, str]:
+    return {
+        path: hashlib.sha256(path.read_bytes()).hexdigest()
+        for workspace in workspaces.values()
+        for path in sorted(workspace.rglob("*"))
+        if path.is_file() and not path.is_symlink()
+    }
+
+
+@dataclass
+class Bazel7Lane:
+    wheels: dict[str, list[Path]]
+    # Source files of the example copies whose bytes differ after the builds.
+    changed_sources: list[str]
+
+
 @pytest.fixture(scope="module")
-def bazel7_builds(tmp_path_factory) -> dict[str, Path]:
+def bazel7_builds(tmp_path_factory) -> Bazel7Lane:
     subprocess.run([str(FORKY), "create"], check=True)
     workdir = tmp_path_factory.mktemp("bazel7")
     script, workspaces = _script(workdir, workdir / "output_root")
     (workdir / "run.sh").write_text(script)
+    before = _source_digests(workspaces)
     result = subprocess.run(
         [str(FORKY), "run", "--bind", str(workdir), "--", "bash", str(workdir / "run.sh")],
         capture_output=True,
@@ -79,7 +99,14 @@ def bazel7_builds(tmp_path_factory) -> dict[str, Path]:
         check=False,
         timeout=1800,
     )
-    assert result.returncode == 0, result.stdout[-10000:] + result.stderr[-4000:]
+    changed = sorted(
+        str(path.relative_to(workdir))
+        for path, digest in before.items()
+        if not path.is_file() or hashlib.sha256(path.read_bytes()).hexdigest() != digest
+    )
+    assert result.returncode == 0, (
+        f"changed sources: {changed}\n" + result.stdout[-10000:] + result.stderr[-4000:]
+    )
     wheels = {}
     for name, workspace in workspaces.items():
         bin_dir = Path((workspace / "bazel-bin.txt").read_text().strip())
@@ -88,7 +115,7 @@ def bazel7_builds(tmp_path_factory) -> dict[str, Path]:
             p for pkg in EXAMPLE_WHEELS[example] for p in (bin_dir / pkg).glob("*.whl")
         )
         assert wheels[name], f"no wheels for {name} under {bin_dir}"
-    return wheels
+    return Bazel7Lane(wheels, changed)
 
 
 def _members(wheel: Path) -> list[str]:
@@ -98,7 +125,7 @@ def _members(wheel: Path) -> list[str]:
 
 @pytest.mark.parametrize("example", sorted(EXAMPLE_WHEELS))
 def test_bzlmod_wheels_match_bazel4_wheels(bazel7_builds, built_examples, example):
-    bazel7 = bazel7_builds[example]
+    bazel7 = bazel7_builds.wheels[example]
     bazel4 = built_examples[example].wheels
     assert len(bazel7) == len(bazel4)
     for new, old in zip(bazel7, bazel4):
@@ -113,7 +140,14 @@ def test_bzlmod_wheels_match_bazel4_wheels(bazel7_builds, built_examples, exampl
 
 
 def test_workspace_mode_on_bazel7_matches(bazel7_builds, built_examples):
-    (wheel,) = bazel7_builds["workspace-mode"]
+    (wheel,) = bazel7_builds.wheels["workspace-mode"]
     (reference,) = built_examples["pure_python"].wheels
     check_wheel(wheel)
     assert wheel.read_bytes() == reference.read_bytes()
+
+
+def test_bazel7_leaves_sources_untouched(bazel7_builds):
+    # Bazel 7's reused sandboxes can write an implicit empty __init__.py
+    # through a stale link onto a real one (bazelbuild/bazel#26615); the
+    # examples turn implicit __init__.py files off, and no source may change.
+    assert bazel7_builds.changed_sources == []
