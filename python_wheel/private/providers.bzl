@@ -11,6 +11,12 @@ PyWheelInfo = provider(
         "abi_tag": "str: the ABI tag, e.g. `none`, `abi3`, `cp313t`.",
         "platform_tag": "str: the platform tag, e.g. `any` or `manylinux_2_17_x86_64`.",
         "requirement": "str: a PEP 508 requirement pinning exactly this wheel, `name==version`.",
+        "contents": """struct or None: the wheel's contents as Bazel files, for consumers that
+need them without unpacking the wheel (`py_import`): `files` (dict of wheel
+path to File), `trees` (dict of wheel path prefix to directory File),
+`dist_info` (directory File holding the `.dist-info` files, RECORD included)
+and `dist_info_name`. None in `pep517` mode, where setuptools decides the
+contents.""",
     },
 )
 

@@ -1,9 +1,14 @@
 """`py_import`: makes a wheel's contents importable like a `py_library`.
 
-The wheel is unpacked by `//tools:unpack_wheel` (checked: no path escapes
+A wheel file is unpacked by `//tools:unpack_wheel` (checked: no path escapes
 the output, RECORD hashes verified, zip bombs bounded) into a TreeArtifact
 named after the target, and that directory goes on the import path of every
 `py_binary`/`py_test` that depends on the target.
+
+A `python_wheel` built in the same workspace (direct mode) is not unpacked
+at all: its runfiles present the very files the wheel was written from, at
+their wheel paths, plus the `.dist-info` files the writer produced beside the
+wheel, so tests see exactly the wheel's files and nothing is inflated again.
 """
 
 load(":compat.bzl", "PyInfo")
@@ -70,14 +75,37 @@ def _unpack(ctx, wheel, output, zip_deps):
         progress_message = "Unpacking wheel %s for %s" % (wheel.basename, ctx.label),
     )
 
+def _contents_symlinks(ctx, contents):
+    """Runfiles symlinks laying out a python_wheel's contents; returns (root, symlinks)."""
+    repo_dir = ctx.label.workspace_name or ctx.workspace_name
+    root = "/".join([part for part in [repo_dir, ctx.label.package, ctx.label.name] if part])
+    symlinks = {}
+    for path, f in contents.files.items():
+        symlinks[root + "/" + path] = f
+    for prefix, tree in contents.trees.items():
+        symlinks[root + "/" + prefix] = tree
+    symlinks[root + "/" + contents.dist_info_name] = contents.dist_info
+    return root, symlinks
+
 def _py_import_impl(ctx):
-    wheel = wheel_file(ctx.label, "wheel", ctx.attr.wheel)
-    tree = ctx.actions.declare_directory(ctx.label.name)
-    _unpack(ctx, wheel, tree, ctx.files.zip_deps)
+    contents = None
+    if PyWheelInfo in ctx.attr.wheel and not ctx.files.zip_deps:
+        contents = ctx.attr.wheel[PyWheelInfo].contents
+    root_symlinks = {}
+    if contents != None:
+        # The wheel's own inputs at their wheel paths: nothing is inflated.
+        root, root_symlinks = _contents_symlinks(ctx, contents)
+        trees = []
+        imports = [root]
+    else:
+        wheel = wheel_file(ctx.label, "wheel", ctx.attr.wheel)
+        tree = ctx.actions.declare_directory(ctx.label.name)
+        _unpack(ctx, wheel, tree, ctx.files.zip_deps)
+        trees = [tree]
+        imports = [runfiles_path(ctx.workspace_name, tree)]
 
     # Each wheel dependency gets its own directory (and import path entry),
     # so its unpacked tree is cached independently of this wheel's.
-    trees = [tree]
     seen = {}
     for target in ctx.attr.wheel_deps:
         dep_wheel = wheel_file(ctx.label, "wheel_deps", target)
@@ -93,11 +121,12 @@ def _py_import_impl(ctx):
         dep_tree = ctx.actions.declare_directory("%s.wheel_deps/%s" % (ctx.label.name, stem))
         _unpack(ctx, dep_wheel, dep_tree, [])
         trees.append(dep_tree)
+        imports.append(runfiles_path(ctx.workspace_name, dep_tree))
 
     py_infos = [dep[PyInfo] for dep in ctx.attr.deps if PyInfo in dep]
-    imports = [runfiles_path(ctx.workspace_name, t) for t in trees]
+    sources = trees + root_symlinks.values()
 
-    runfiles = ctx.runfiles(files = trees + ctx.files.data)
+    runfiles = ctx.runfiles(files = trees + ctx.files.data, root_symlinks = root_symlinks)
     for dep in ctx.attr.deps + ctx.attr.data:
         runfiles = runfiles.merge(dep[DefaultInfo].default_runfiles)
 
@@ -106,10 +135,10 @@ def _py_import_impl(ctx):
         uses_shared_libraries = uses_shared_libraries or info.uses_shared_libraries
 
     return [
-        DefaultInfo(files = depset(trees), runfiles = runfiles),
+        DefaultInfo(files = depset(sources), runfiles = runfiles),
         PyInfo(
             transitive_sources = depset(
-                direct = trees,
+                direct = sources,
                 transitive = [info.transitive_sources for info in py_infos],
             ),
             imports = depset(

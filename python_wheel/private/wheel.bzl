@@ -283,6 +283,20 @@ def _python_wheel_impl(ctx):
             inputs.append(f)
     args.add("--spec", spec_file)
     args.add("--output", wheel)
+    outputs = [wheel]
+    contents = None
+    if mode == "direct":
+        # The same .dist-info files, also as a directory: py_import presents a
+        # python_wheel's contents from its inputs plus these, without unpacking.
+        dist_info = ctx.actions.declare_directory(ctx.label.name + ".dist-info")
+        args.add("--dist-info-out", dist_info.path)
+        outputs.append(dist_info)
+        contents = struct(
+            files = {destination: f for destination, f in files},
+            trees = {destination: f for destination, f in trees},
+            dist_info = dist_info,
+            dist_info_name = "%s-%s.dist-info" % (escape_distribution(ctx.attr.distribution), naming.version),
+        )
     for f in ctx.files.license_files:
         args.add_all("--distinfo-file", ["licenses/" + f.basename, f])
         inputs.append(f)
@@ -306,7 +320,7 @@ def _python_wheel_impl(ctx):
         executable = ctx.executable._pack_wheel,
         arguments = [args],
         inputs = inputs,
-        outputs = [wheel],
+        outputs = outputs,
         mnemonic = "PythonWheelPep517" if mode == "pep517" else "PythonWheel",
         progress_message = "Building wheel %s (%s)" % (naming.name, ctx.label),
         # A project's setup.py may run tools: give it the --action_env
@@ -326,6 +340,7 @@ def _python_wheel_impl(ctx):
             abi_tag = abi_tag,
             platform_tag = platform_tag,
             requirement = "%s==%s" % (ctx.attr.distribution, naming.version),
+            contents = contents,
         ),
         OutputGroupInfo(wheel_spec = depset([spec_file])),
     ]

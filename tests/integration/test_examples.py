@@ -4,8 +4,10 @@ prove byte-for-byte reproducibility."""
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
+import zipfile
 from pathlib import Path
 
 import pytest
@@ -182,3 +184,29 @@ def test_example_tests_pass_against_the_built_wheel(built_examples, example):
     flag = "--@rules_ml_wheels//python_wheel:wheel_dependency=true"
     # check=True: Bazel's exit status fails the test when any test target fails.
     bazel.run("test", "//...", "--symlink_prefix=/", flag)
+
+
+def test_py_import_of_a_python_wheel_presents_its_files_without_unpacking(built_examples):
+    """py_import of a python_wheel built in the workspace: no unpack action, and
+    the test's runfiles hold exactly the wheel's members, byte for byte."""
+    built = built_examples["c_extension"]
+    flag = "--@rules_ml_wheels//python_wheel:wheel_dependency=true"
+    query = built.bazel.run(
+        "aquery", flag, "mnemonic('PyImportUnpack', deps(//tests:fastmath_test))"
+    )
+    assert "PyImportUnpack" not in query.stdout, query.stdout
+    built.bazel.run("build", "--symlink_prefix=/", flag, "//tests:fastmath_test")
+    runfiles = built.bazel.bin_dir(flag) / "tests" / "fastmath_test.runfiles"
+    (root,) = [p for p in runfiles.glob("*/fastmath/fastmath_import") if p.is_dir()]
+    seen = {}
+    for directory, _, names in os.walk(root, followlinks=True):  # the .dist-info is a linked dir
+        for name in names:
+            path = Path(directory, name)
+            seen[path.relative_to(root).as_posix()] = path.read_bytes()
+    (wheel,) = [w for w in built.wheels if w.parent.name == "fastmath"]
+    with zipfile.ZipFile(wheel) as archive:
+        members = {name: archive.read(name) for name in archive.namelist()}
+    # The examples set --incompatible_default_to_explicit_init_py, so Bazel
+    # adds no __init__.py of its own: the runfiles are exactly the wheel.
+    assert seen.keys() == members.keys()
+    assert seen == members

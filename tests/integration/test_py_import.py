@@ -166,11 +166,15 @@ def test_tests_use_sources_by_default(bazel):
 
 def test_tests_use_the_wheel_with_the_switch(bazel):
     bazel.run("test", "//...", "--symlink_prefix=/", SWITCH)
-    # The unpacked trees are outputs of PyImportUnpack actions.
+    # A python_wheel of the workspace is presented, not unpacked: the test's
+    # runfiles hold its inputs at their wheel paths and its .dist-info.
     bin_dir = bazel.bin_dir(SWITCH)
-    init = bin_dir / "mypkg" / "mypkg_import" / "mypkg" / "__init__.py"
+    tree = bin_dir / "tests/switch_test.runfiles/py_import_fixture/mypkg/mypkg_import"
+    init = tree / "mypkg" / "__init__.py"
     assert init.read_bytes() == (FIXTURE / "mypkg" / "__init__.py").read_bytes()
-    assert (bin_dir / "mypkg/mypkg_import/pyimport_fixture_mypkg-1.2.0.dist-info/RECORD").exists()
+    assert (tree / "pyimport_fixture_mypkg-1.2.0.dist-info/RECORD").exists()
+    query = bazel.run("aquery", SWITCH, "mnemonic(PyImportUnpack, //mypkg:mypkg_import)")
+    assert "PyImportUnpack" not in query.stdout, query.stdout
 
 
 def test_unpack_actions_are_named(bazel):

@@ -152,7 +152,12 @@ def _wheel_test_impl(ctx):
 
     action = _wheel_action(env)
     if action:
-        asserts.equals(env, [wheels[0]], action.outputs.to_list())
+        # The wheel, and (direct mode) its .dist-info files as a directory
+        # for py_import, which the PyWheelInfo.contents names.
+        dist_info = info.contents.dist_info
+        asserts.equals(env, [wheels[0], dist_info], action.outputs.to_list())
+        asserts.true(env, dist_info.is_directory, "contents.dist_info is a directory")
+        asserts.equals(env, analysistest.target_under_test(env).label.name + ".dist-info", dist_info.basename)
         inputs = [f.short_path for f in action.inputs.to_list()]
         for short_path in ctx.attr.expected_inputs:
             asserts.true(env, short_path in inputs, "%r not among the inputs %r" % (short_path, inputs))

@@ -139,3 +139,30 @@ def test_cli_compress_and_assemble(tmp_path):
     single = tmp_path / "single.whl"
     pack_spec(str(spec), str(single), files)
     assert _sha(out) == _sha(single)
+
+
+def test_dist_info_out_holds_the_wheels_dist_info_files(tmp_path):
+    """--dist-info-out (what py_import presents): the wheel's .dist-info bytes."""
+    spec = _spec(tmp_path)
+    files = _inputs(tmp_path)[:3]
+    out = tmp_path / "dist-info"
+    wheel = tmp_path / "w.whl"
+    pack_spec(str(spec), str(wheel), files, dist_info_out=str(out))
+    bundle = tmp_path / "b.bundle"
+    write_bundle(str(bundle), files, [], 6)
+    out2 = tmp_path / "dist-info-2"
+    assemble_spec(str(spec), str(tmp_path / "a.whl"), [str(bundle)], dist_info_out=str(out2))
+    with zipfile.ZipFile(wheel) as archive:
+        expected = {
+            n.split("/", 1)[1]: archive.read(n)
+            for n in archive.namelist()
+            if n.startswith("sharded-1.0.dist-info/")
+        }
+    for directory in (out, out2):
+        written = {
+            p.relative_to(directory).as_posix(): p.read_bytes()
+            for p in directory.rglob("*")
+            if p.is_file()
+        }
+        assert written == expected
+    assert set(expected) == {"METADATA", "WHEEL", "RECORD"}

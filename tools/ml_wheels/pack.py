@@ -67,6 +67,7 @@ def write_wheel(
     jobs: int | None = None,
     *,
     precompressed: Mapping[str, CompressedMember] | None = None,
+    dist_info_out: str | None = None,
     zip64_threshold: int = ZIP64_LIMIT,
 ) -> list[RecordEntry]:
     """Writes a complete wheel atomically, RECORD included.
@@ -80,6 +81,9 @@ def write_wheel(
         jobs: Worker processes (``None``: one per CPU).
         precompressed: Members already encoded at ``level`` (from compression
             bundles); their bytes are copied as they are.
+        dist_info_out: A directory to also write the wheel's ``.dist-info``
+            files into (RECORD included), so ``py_import`` can present the
+            wheel's contents without unpacking it.
         zip64_threshold: Only tests lower it.
 
     Returns:
@@ -114,7 +118,25 @@ def write_wheel(
         record = render_record(writer.records, record_name)
         write_members(writer, [(record_name, BytesSource(record, record_name))], level, 1)
         writer.close()
+    if dist_info_out is not None:
+        _write_dist_info(dist_info_out, dist_info, members, record)
     return writer.records
+
+
+def _write_dist_info(
+    out_dir: str, dist_info: str, members: Mapping[str, Source], record: bytes
+) -> None:
+    """Writes the ``.dist-info`` members (the same bytes as in the wheel) to a directory."""
+    prefix = dist_info + "/"
+    contents = {a[len(prefix) :]: members[a] for a in members if a.startswith(prefix)}
+    contents["RECORD"] = BytesSource(record, prefix + "RECORD")
+    for rel, source in sorted(contents.items()):
+        path = os.path.join(out_dir, *rel.split("/"))
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        stream, _ = source.open()
+        with stream, open(path, "wb") as out:
+            while block := stream.read(1 << 20):
+                out.write(block)
 
 
 def read_description(path: str) -> str:
@@ -164,6 +186,7 @@ def pack_spec(
     trees: Sequence[Sequence[str]] = (),
     distinfo_files: Sequence[Sequence[str]] = (),
     jobs: int | None = None,
+    dist_info_out: str | None = None,
 ) -> str:
     """Spec mode: builds a wheel from a spec and explicit inputs.
 
@@ -184,7 +207,15 @@ def pack_spec(
         inputs = build_input_map(spec.dist_info, spec.data_dir, files, trees, distinfo_files)
         generated = spec_dist_info_files(spec)
         payload = {arcname: FileSource(path) for arcname, path in inputs.files.items()}
-        write_wheel(output, spec.dist_info, payload, generated, spec.compression_level, jobs)
+        write_wheel(
+            output,
+            spec.dist_info,
+            payload,
+            generated,
+            spec.compression_level,
+            jobs,
+            dist_info_out=dist_info_out,
+        )
     return output
 
 
@@ -194,6 +225,7 @@ def assemble_spec(
     bundles: Sequence[str],
     distinfo_files: Sequence[Sequence[str]] = (),
     jobs: int | None = None,
+    dist_info_out: str | None = None,
 ) -> str:
     """Assemble mode: a wheel from a spec and compression bundles.
 
@@ -236,6 +268,7 @@ def assemble_spec(
             spec.compression_level,
             jobs,
             precompressed=precompressed,
+            dist_info_out=dist_info_out,
         )
     return output
 

@@ -145,6 +145,13 @@ def _add_common(parser: argparse.ArgumentParser) -> None:
         help="put SRC at <dist>-<version>.dist-info/NAME, e.g. --distinfo-file "
         "licenses/LICENSE LICENSE (repeatable)",
     )
+    parser.add_argument(
+        "--dist-info-out",
+        default=None,
+        metavar="DIR",
+        help="also write the wheel's .dist-info files (RECORD included) into DIR; "
+        "py_import uses them to present a python_wheel's contents without unpacking it",
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -303,13 +310,25 @@ def main(argv: Sequence[str] | None = None) -> int:
                 args.tree,
                 args.distinfo_file,
                 args.jobs,
+                args.dist_info_out,
             )
         elif args.command == "compress":
             write_bundle(args.output, args.file, args.tree, args.compression_level, args.jobs)
         elif args.command == "assemble":
             if args.file or args.tree:
                 raise WheelError("assemble takes inputs only through --bundle; compress them first")
-            assemble_spec(args.spec, args.output, args.bundle, args.distinfo_file, args.jobs)
+            assemble_spec(
+                args.spec,
+                args.output,
+                args.bundle,
+                args.distinfo_file,
+                args.jobs,
+                args.dist_info_out,
+            )
+        elif args.command == "pep517" and args.dist_info_out:
+            raise WheelError(
+                "--dist-info-out is not supported in pep517 mode; the build writes the metadata"
+            )
         elif args.command == "pep517":
             pack_pep517(
                 args.spec,
