@@ -66,6 +66,7 @@ class PythonArchive:
     interpreter: Path  # the installed binary it was made from
     path: Path
     sha256: str
+    free_threaded: bool = False
 
     @property
     def url(self) -> str:
@@ -74,6 +75,10 @@ class PythonArchive:
     @property
     def tag(self) -> str:
         return "cp" + self.version.replace(".", "")
+
+    @property
+    def abi_tag(self) -> str:
+        return self.tag + ("t" if self.free_threaded else "")
 
     def repo_env(self, version: str | None = None, sha256: str | None = None) -> list[str]:
         """Flags choosing this archive as HERMETIC_PYTHON_VERSION (offline URL override)."""
@@ -151,10 +156,10 @@ def _relocated_runpath(data: bytes, member: str, prefix: str) -> bytes:
     return bytes(patched)
 
 
-def _skip(relative: str, minor: str) -> bool:
+def _skip(relative: str, stdlib_name: str) -> bool:
     """Leaves out what an interpreter archive does not need (and pyenv adds)."""
     parts = relative.split("/")
-    stdlib = f"lib/python{minor}/"
+    stdlib = f"lib/{stdlib_name}/"
     return (
         "__pycache__" in parts
         or relative.endswith((".pyc", ".a"))
@@ -165,7 +170,7 @@ def _skip(relative: str, minor: str) -> bool:
     )
 
 
-def _write_archive(prefix: Path, minor: str, target: Path) -> None:
+def _write_archive(prefix: Path, stdlib_name: str, target: Path) -> None:
     """tar.gz of `prefix` under `python/`, sorted, fixed mtimes, RUNPATH relocated."""
     prefix_str = str(prefix)
     with tarfile.open(target, "w:gz", compresslevel=6, format=tarfile.PAX_FORMAT) as archive:
@@ -175,7 +180,7 @@ def _write_archive(prefix: Path, minor: str, target: Path) -> None:
             for name in sorted(dirnames) + sorted(filenames):
                 path = here / name
                 relative = path.relative_to(prefix).as_posix()
-                if _skip(relative, minor):
+                if _skip(relative, stdlib_name):
                     continue
                 info = tarfile.TarInfo("python/" + relative)
                 info.mtime = 0
@@ -202,20 +207,30 @@ def _write_archive(prefix: Path, minor: str, target: Path) -> None:
                     archive.addfile(info, io.BytesIO(data))
 
 
-def make_python_archive(minor: str, prefix: Path, cache: Path) -> PythonArchive:
-    """The (cached) interpreter archive of the installation at `prefix`."""
+def make_python_archive(
+    minor: str, prefix: Path, cache: Path, free_threaded: bool = False
+) -> PythonArchive:
+    """The (cached) interpreter archive of the installation at `prefix`.
+
+    A free-threaded build names its stdlib, headers and binary `python3.Xt`.
+    """
     full_version = prefix.name
+    flavor = "t" if free_threaded else ""
+    origin = "source" if free_threaded else "pyenv"
     cache.mkdir(parents=True, exist_ok=True)
-    target = cache / f"cpython-{full_version}-pyenv-r{ARCHIVE_RECIPE}-install_only.tar.gz"
+    target = cache / (
+        f"cpython-{full_version}{flavor}-{origin}-r{ARCHIVE_RECIPE}-install_only.tar.gz"
+    )
     checksum = target.with_name(target.name + ".sha256")
     if not (target.exists() and checksum.exists()):
         partial = target.with_name(f".{target.name}.{os.getpid()}.tmp")
-        _write_archive(prefix, minor, partial)
+        _write_archive(prefix, f"python{minor}{flavor}", partial)
         digest = hashlib.sha256(partial.read_bytes()).hexdigest()
         partial.replace(target)
         checksum.write_text(digest + "\n")
     sha256 = checksum.read_text().strip()
-    return PythonArchive(minor, full_version, prefix / "bin" / f"python{minor}", target, sha256)
+    interpreter = prefix / "bin" / f"python{minor}{flavor}"
+    return PythonArchive(minor, full_version, interpreter, target, sha256, free_threaded)
 
 
 @pytest.fixture(scope="module")
@@ -632,3 +647,100 @@ def test_bzlmod_build_files_load_version_bzl(bazel7_hermetic, python_archives):
         "# The lock of CPython 3.12 (fixture, by requirements_locks).",
     ]
     assert _bazel7_version_bzl(workspace)["REQUIREMENTS_LOCK"] == "@//locks:cpython_3_12.txt"
+
+
+# --- free-threaded CPython (3.13-ft), built from source on this host ------------
+
+
+@pytest.fixture(scope="module")
+def freethreaded_archive() -> PythonArchive:
+    """An archive of a free-threaded CPython 3.13 that scripts/freethreaded_python.sh
+    builds (once per machine) from Debian's python3.13 source package."""
+    built = subprocess.run(
+        [str(REPO_ROOT / "scripts" / "freethreaded_python.sh")],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=1800,
+    )
+    assert built.returncode == 0, built.stdout[-4000:] + built.stderr[-4000:]
+    prefix = Path(built.stdout.strip().splitlines()[-1])
+    return make_python_archive("3.13", prefix, _cache_dir(), free_threaded=True)
+
+
+@pytest.fixture(scope="module")
+def freethreaded_build(hermetic_bazel, hermetic_builds, freethreaded_archive, tmp_path_factory):
+    """`bazel test //...` of c_extension with HERMETIC_PYTHON_VERSION=3.13-ft
+    (after the other versions, on the same server): the example's tests run on
+    the free-threaded interpreter."""
+    archive = freethreaded_archive
+    result = hermetic_bazel.run(
+        "test", "//...", *POISON_FLAGS, *archive.repo_env(version="3.13-ft")
+    )
+    assert "host python3 used" not in result.stdout + result.stderr
+    bin_dir = hermetic_bazel.bin_dir(*POISON_FLAGS)
+    out = tmp_path_factory.mktemp("freethreaded-wheels")
+    wheels = []
+    for package in ("fastmath", "pep517"):
+        (wheel,) = sorted((bin_dir / package).glob(f"*-{archive.tag}-{archive.abi_tag}-*.whl"))
+        (out / package).mkdir()
+        wheels.append(Path(shutil.copy(wheel, out / package / wheel.name)))
+    return HermeticBuild(archive, wheels, _version_bzl(hermetic_bazel), "")
+
+
+def test_free_threaded_wheels_get_t_tags(freethreaded_build):
+    values = freethreaded_build.version_bzl
+    assert values["HERMETIC_PYTHON_VERSION"] == "3.13-ft"
+    assert values["FREE_THREADED"] is True
+    assert (values["PYTHON_TAG"], values["ABI_TAG"]) == ("cp313", "cp313t")
+    assert values["PYTHON_FULL_VERSION"] == freethreaded_build.archive.full_version
+    for wheel in freethreaded_build.wheels:
+        assert wheel.name == "fastmath-0.3.0.dev0+selfbuilt-cp313-cp313t-manylinux_2_17_x86_64.whl"
+        check_wheel(wheel)
+        assert ("Tag", "cp313-cp313t-manylinux_2_17_x86_64") in read_wheel_file(wheel)
+
+
+@pytest.fixture(scope="module")
+def freethreaded_venv(freethreaded_build, tmp_path_factory) -> Path:
+    venv = tmp_path_factory.mktemp("freethreaded-venv") / "venv"
+    interpreter = freethreaded_build.archive.interpreter
+    subprocess.run([str(interpreter), "-m", "venv", str(venv)], check=True)
+    return venv
+
+
+def test_free_threaded_wheel_runs_without_the_gil(freethreaded_build, freethreaded_venv):
+    """The cp313t wheels install and import under the free-threaded interpreter
+    with the GIL still off (the extension declares Py_MOD_GIL_NOT_USED; had it
+    not, the import would re-enable the GIL with a RuntimeWarning)."""
+    for wheel in freethreaded_build.wheels:
+        installed = _pip_install(freethreaded_venv, wheel)
+        assert installed.returncode == 0, installed.stdout + installed.stderr
+        out = subprocess.run(
+            [
+                str(freethreaded_venv / "bin" / "python"),
+                "-W",
+                "error::RuntimeWarning",
+                "-c",
+                "import sys, fastmath; print(sys._is_gil_enabled(), fastmath.dot([1, 2], [3, 4]))",
+            ],
+            env={"PATH": "/usr/bin:/bin"},
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        assert out.stdout.split() == ["False", "11.0"]
+
+
+def test_pip_keeps_free_threaded_and_gil_wheels_apart(
+    freethreaded_build, freethreaded_venv, hermetic_builds, venvs
+):
+    """pip refuses the cp313t wheel for the GIL build of 3.13, and the cp313
+    wheel for the free-threaded build."""
+    if "3.13" not in hermetic_builds:
+        pytest.skip("the GIL build of CPython 3.13 is not under pyenv")
+    refused = _pip_install(venvs["3.13"], freethreaded_build.wheels[0])
+    assert refused.returncode != 0
+    assert "is not a supported wheel on this platform" in refused.stderr, refused.stderr
+    refused = _pip_install(freethreaded_venv, hermetic_builds["3.13"].wheels[0])
+    assert refused.returncode != 0
+    assert "is not a supported wheel on this platform" in refused.stderr, refused.stderr

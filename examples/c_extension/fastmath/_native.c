@@ -44,4 +44,14 @@ static struct PyModuleDef module = {
     PyModuleDef_HEAD_INIT, "_native", "Native kernels of fastmath.", -1, methods,
 };
 
-PyMODINIT_FUNC PyInit__native(void) { return PyModule_Create(&module); }
+PyMODINIT_FUNC PyInit__native(void) {
+  PyObject *m = PyModule_Create(&module);
+#ifdef Py_GIL_DISABLED
+  /* dot() keeps no shared state: free-threaded builds may keep the GIL off. */
+  if (m != NULL && PyUnstable_Module_SetGIL(m, Py_MOD_GIL_NOT_USED) < 0) {
+    Py_DECREF(m);
+    return NULL;
+  }
+#endif
+  return m;
+}
