@@ -74,3 +74,19 @@ def test_wheelhouse_with_a_tampered_wheel_fails_the_sha256_check(
     assert result.returncode != 0
     assert "Checksum" in result.stderr or "sha256" in result.stderr.lower(), result.stderr
     bazel.shutdown()
+
+
+def test_wheelhouse_that_does_not_exist_is_named(make_bazel, tmp_path):
+    missing = tmp_path / "no-such-wheelhouse"
+    bazel = make_bazel(
+        EXAMPLES / "pure_python", "wheelhouse-absent", ML_WHEELS_WHEELHOUSE=str(missing)
+    )
+    result = bazel.run("build", "//greet:wheel", "--repository_cache=", check=False)
+    assert result.returncode != 0
+    expected = (
+        f"rules_ml_wheels_helper_deps: the wheelhouse directory {str(missing)!r} does not exist; "
+        "set ML_WHEELS_WHEELHOUSE (or the wheelhouse attribute) to a directory holding the "
+        "wheels of @rules_ml_wheels//tools:requirements_lock.txt"
+    )
+    assert expected.replace("'", '"') in result.stderr, result.stderr[-3000:]
+    bazel.shutdown()

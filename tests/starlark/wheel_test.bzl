@@ -290,6 +290,38 @@ def python_wheel_test_suite(name):
         tags = fixture,
     )
     python_wheel(
+        name = "compression_level_out_of_range_wheel",
+        distribution = "pkg",
+        version = "1.0",
+        compression_level = 10,
+        srcs = [":pkg"],
+        tags = fixture,
+    )
+    python_wheel(
+        name = "pep517_without_project_files_wheel",
+        distribution = "pkg",
+        version = "1.0",
+        build_mode = "pep517",
+        srcs = [":pkg"],
+        tags = fixture,
+    )
+    python_wheel(
+        name = "project_files_in_direct_mode_wheel",
+        distribution = "pkg",
+        version = "1.0",
+        project_files = ["testdata/pkg/arch.py"],
+        srcs = [":pkg"],
+        tags = fixture,
+    )
+    python_wheel(
+        name = "escaping_wheel_path_wheel",
+        distribution = "pkg",
+        version = "1.0",
+        path_remaps = {pkg + "/testdata/pkg": "../outside"},
+        srcs = [":pkg"],
+        tags = fixture,
+    )
+    python_wheel(
         name = "invalid_platform_tag_wheel",
         distribution = "pkg",
         version = "1.0",
@@ -369,8 +401,35 @@ def python_wheel_test_suite(name):
         target_under_test = ":invalid_platform_tag_wheel",
         expected_messages = ["platform tag", "linux-x86_64"],
     )
+    python_wheel_failure_test(
+        name = "compression_level_out_of_range_test",
+        target_under_test = ":compression_level_out_of_range_wheel",
+        expected_messages = ["compression_level 10 is out of range; use 0 (stored) to 9"],
+    )
+    python_wheel_failure_test(
+        name = "pep517_without_project_files_test",
+        target_under_test = ":pep517_without_project_files_wheel",
+        expected_messages = ["build_mode = \"pep517\" needs project_files (setup.py, pyproject.toml, ...)"],
+    )
+    python_wheel_failure_test(
+        name = "project_files_in_direct_mode_test",
+        target_under_test = ":project_files_in_direct_mode_wheel",
+        expected_messages = ["project_files are only used with build_mode = \"pep517\""],
+    )
+    python_wheel_failure_test(
+        name = "escaping_wheel_path_test",
+        target_under_test = ":escaping_wheel_path_wheel",
+        expected_messages = [
+            pkg + "/testdata/pkg/__init__.py maps to the invalid wheel path \"../outside/__init__.py\"",
+            "check strip_path_prefixes and path_remaps",
+        ],
+    )
     native.test_suite(name = name, tests = [
+        ":compression_level_out_of_range_test",
         ":duplicate_destination_test",
+        ":escaping_wheel_path_test",
+        ":pep517_without_project_files_test",
+        ":project_files_in_direct_mode_test",
         ":invalid_distribution_test",
         ":invalid_platform_tag_test",
         ":invalid_suffixed_version_test",
