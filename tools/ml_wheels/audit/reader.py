@@ -203,7 +203,8 @@ def _init_worker(path: str, blacklist: frozenset[bytes]) -> None:
 def _parse(
     archive: WheelArchive, member: Member, blacklist: frozenset[bytes]
 ) -> Union[ElfFacts, str, None]:
-    """Facts of one member, None when it is not ELF, or an error message."""
+    """Facts of one member, None when it is not ELF, or an error message that
+    starts with the wheel's path (as the reader's own WheelErrors do)."""
     try:
         data = archive.read(member)
         try:
@@ -212,7 +213,7 @@ def _parse(
             if isinstance(data, memoryview):
                 data.release()
     except ElfReadError as e:
-        return f"{member.name}: cannot read this ELF file: {e}"
+        return f"{archive.path}: {member.name}: cannot read this ELF file: {e}"
     except WheelError as e:
         return str(e)
 
@@ -274,7 +275,7 @@ def parse_elf_members(
     for name in sorted(results):
         outcome = results[name]
         if isinstance(outcome, str):
-            raise WheelError(f"{archive.path}: {outcome}")
+            raise WheelError(outcome)
         if outcome is not None:
             parsed[name] = outcome
     return parsed
