@@ -7,6 +7,7 @@ load("@bazel_skylib//lib:unittest.bzl", "analysistest", "asserts")
 
 # buildifier: disable=bzl-visibility
 load("//python_wheel/private:helper_deps.bzl", "parse_lock")
+load(":failure_test.bzl", "analysis_failure_test")
 
 _LockInfo = provider(
     doc = "What parse_lock returned for a probe's content.",
@@ -36,17 +37,6 @@ def _parsed_test_impl(ctx):
 
 _parsed_test = analysistest.make(_parsed_test_impl)
 
-def _failure_test_impl(ctx):
-    env = analysistest.begin(ctx)
-    asserts.expect_failure(env, ctx.attr.expected_message)
-    return analysistest.end(env)
-
-_failure_test = analysistest.make(
-    _failure_test_impl,
-    expect_failure = True,
-    attrs = {"expected_message": attr.string(doc = "Text the analysis error must contain.")},
-)
-
 def lock_test_suite(name):
     """Declares lock probes, their analysis tests and a test_suite `name`.
 
@@ -69,24 +59,24 @@ def lock_test_suite(name):
     _parsed_test(name = "lock_valid_test", target_under_test = ":lock_valid")
 
     _lock_probe(name = "lock_not_a_direct_url", content = "packaging==25.0 --hash=sha256:%s" % _HASH, tags = probe)
-    _failure_test(
+    analysis_failure_test(
         name = "lock_not_a_direct_url_test",
         target_under_test = ":lock_not_a_direct_url",
-        expected_message = "%s: \"packaging==25.0 --hash=sha256:%s\" is not of the form `name @ https://.../file.whl --hash=sha256:HEX`; regenerate the lock with tools/update_lock.py" % (_LOCK_LABEL, _HASH),
+        expected_messages = ["%s: \"packaging==25.0 --hash=sha256:%s\" is not of the form `name @ https://.../file.whl --hash=sha256:HEX`; regenerate the lock with tools/update_lock.py" % (_LOCK_LABEL, _HASH)],
     )
 
     _lock_probe(name = "lock_without_hash", content = "packaging @ %s" % _URL, tags = probe)
-    _failure_test(
+    analysis_failure_test(
         name = "lock_without_hash_test",
         target_under_test = ":lock_without_hash",
-        expected_message = "%s: the requirement \"packaging\" has no --hash=sha256:<64 hex digits>; every wheel must be hash-pinned" % _LOCK_LABEL,
+        expected_messages = ["%s: the requirement \"packaging\" has no --hash=sha256:<64 hex digits>; every wheel must be hash-pinned" % _LOCK_LABEL],
     )
 
     _lock_probe(name = "lock_short_hash", content = "packaging @ %s --hash=sha256:abc" % _URL, tags = probe)
-    _failure_test(
+    analysis_failure_test(
         name = "lock_short_hash_test",
         target_under_test = ":lock_short_hash",
-        expected_message = "%s: the requirement \"packaging\" has no --hash=sha256:<64 hex digits>" % _LOCK_LABEL,
+        expected_messages = ["%s: the requirement \"packaging\" has no --hash=sha256:<64 hex digits>" % _LOCK_LABEL],
     )
 
     _lock_probe(
@@ -94,10 +84,10 @@ def lock_test_suite(name):
         content = "packaging @ https://example.org/packaging-25.0.tar.gz --hash=sha256:%s" % _HASH,
         tags = probe,
     )
-    _failure_test(
+    analysis_failure_test(
         name = "lock_not_a_wheel_test",
         target_under_test = ":lock_not_a_wheel",
-        expected_message = "%s: \"packaging\" must point at a .whl file, not \"packaging-25.0.tar.gz\"" % _LOCK_LABEL,
+        expected_messages = ["%s: \"packaging\" must point at a .whl file, not \"packaging-25.0.tar.gz\"" % _LOCK_LABEL],
     )
 
     native.test_suite(name = name, tests = [

@@ -8,6 +8,7 @@ load("//python_wheel/private:naming.bzl", "tag_error")
 
 # buildifier: disable=bzl-visibility
 load("//python_wheel/private:platform_tags.bzl", "platform_tag_for")
+load(":failure_test.bzl", "analysis_failure_test")
 
 _PLATFORMS = "//python_wheel/platforms:"
 
@@ -73,17 +74,6 @@ tag_linux_ppc64le_test = _tag_is_test("linux_ppc64le_platform")
 tag_macos_arm64_test = _tag_is_test("macos_arm64_platform")
 tag_windows_x86_64_test = _tag_is_test("windows_x86_64_platform")
 
-def _fails_test_impl(ctx):
-    env = analysistest.begin(ctx)
-    asserts.expect_failure(env, ctx.attr.expected_message)
-    return analysistest.end(env)
-
-_fails_test = analysistest.make(
-    _fails_test_impl,
-    expect_failure = True,
-    attrs = {"expected_message": attr.string(doc = "Text the analysis error must contain.")},
-)
-
 def platform_tags_test_suite(name):
     """Declares the platform_tags.bzl tests, their fixtures, and a test_suite `name`.
 
@@ -120,10 +110,10 @@ def platform_tags_test_suite(name):
     ]:
         test_rule(name = test_name, target_under_test = ":" + probe, expected = expected)
         tests.append(test_name)
-    _fails_test(
+    analysis_failure_test(
         name = "platform_tag_for_unknown_os_test",
         target_under_test = ":unknown_os_probe",
-        expected_message = "no wheel platform tag for os \"freebsd\"",
+        expected_messages = ["no wheel platform tag for os \"freebsd\""],
     )
     tests.append("platform_tag_for_unknown_os_test")
     native.test_suite(name = name, tests = [":" + t for t in tests])

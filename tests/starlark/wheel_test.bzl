@@ -8,6 +8,7 @@ load("//python_wheel/private:compat.bzl", "py_library")
 
 # buildifier: disable=bzl-visibility
 load("//python_wheel/private:wheel.bzl", "repo_relative_path", "wheel_path")
+load(":failure_test.bzl", "analysis_failure_test")
 
 _AARCH64 = {"//command_line_option:platforms": str(Label("//python_wheel/platforms:linux_aarch64_platform"))}
 
@@ -179,18 +180,6 @@ python_wheel_aarch64_test = analysistest.make(
     _wheel_test_impl,
     attrs = _WHEEL_TEST_ATTRS,
     config_settings = _AARCH64,
-)
-
-def _wheel_failure_test_impl(ctx):
-    env = analysistest.begin(ctx)
-    for message in ctx.attr.expected_messages:
-        asserts.expect_failure(env, message)
-    return analysistest.end(env)
-
-python_wheel_failure_test = analysistest.make(
-    _wheel_failure_test_impl,
-    expect_failure = True,
-    attrs = {"expected_messages": attr.string_list(doc = "Texts the analysis error must contain, each.")},
 )
 
 def python_wheel_test_suite(name):
@@ -372,7 +361,7 @@ def python_wheel_test_suite(name):
         ],
         unexpected_inputs = [pkg + "/arch/default/libarch.so"],
     )
-    python_wheel_failure_test(
+    analysis_failure_test(
         name = "duplicate_destination_test",
         target_under_test = ":duplicate_destination_wheel",
         expected_messages = [
@@ -381,42 +370,42 @@ def python_wheel_test_suite(name):
             pkg + "/testdata/dup_b/mod.py",
         ],
     )
-    python_wheel_failure_test(
+    analysis_failure_test(
         name = "invalid_version_test",
         target_under_test = ":invalid_version_wheel",
         expected_messages = ["\"1.0-\"", "is not a valid PEP 440 version"],
     )
-    python_wheel_failure_test(
+    analysis_failure_test(
         name = "invalid_suffixed_version_test",
         target_under_test = ":invalid_suffixed_version_wheel",
         expected_messages = ["\"1.0+\"", "is not a valid PEP 440 version"],
     )
-    python_wheel_failure_test(
+    analysis_failure_test(
         name = "invalid_distribution_test",
         target_under_test = ":invalid_distribution_wheel",
         expected_messages = ["\"-pkg_\"", "is not a valid project name"],
     )
-    python_wheel_failure_test(
+    analysis_failure_test(
         name = "invalid_platform_tag_test",
         target_under_test = ":invalid_platform_tag_wheel",
         expected_messages = ["platform tag", "linux-x86_64"],
     )
-    python_wheel_failure_test(
+    analysis_failure_test(
         name = "compression_level_out_of_range_test",
         target_under_test = ":compression_level_out_of_range_wheel",
         expected_messages = ["compression_level 10 is out of range; use 0 (stored) to 9"],
     )
-    python_wheel_failure_test(
+    analysis_failure_test(
         name = "pep517_without_project_files_test",
         target_under_test = ":pep517_without_project_files_wheel",
         expected_messages = ["build_mode = \"pep517\" needs project_files (setup.py, pyproject.toml, ...)"],
     )
-    python_wheel_failure_test(
+    analysis_failure_test(
         name = "project_files_in_direct_mode_test",
         target_under_test = ":project_files_in_direct_mode_wheel",
         expected_messages = ["project_files are only used with build_mode = \"pep517\""],
     )
-    python_wheel_failure_test(
+    analysis_failure_test(
         name = "escaping_wheel_path_test",
         target_under_test = ":escaping_wheel_path_wheel",
         expected_messages = [
