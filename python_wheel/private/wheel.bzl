@@ -292,8 +292,8 @@ def _python_wheel_impl(ctx):
         args.add("--dist-info-out", dist_info.path)
         outputs.append(dist_info)
         contents = struct(
-            files = {destination: f for destination, f in files},
-            trees = {destination: f for destination, f in trees},
+            files = dict(files),
+            trees = dict(trees),
             dist_info = dist_info,
             dist_info_name = "%s-%s.dist-info" % (escape_distribution(ctx.attr.distribution), naming.version),
         )

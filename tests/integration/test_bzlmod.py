@@ -7,7 +7,6 @@ validation as the Bazel 4.2.3 ones."""
 
 from __future__ import annotations
 
-import hashlib
 import shlex
 import subprocess
 import zipfile
@@ -18,7 +17,7 @@ import pytest
 
 from .bazel_runner import EXAMPLES, REPO_ROOT
 from .conftest import EXAMPLE_WHEELS, copy_workspace
-from .wheel_checks import check_wheel, read_metadata
+from .wheel_checks import check_wheel, read_metadata, sha256_of
 
 pytestmark = pytest.mark.integration
 
@@ -71,7 +70,7 @@ def _script(workdir: Path, output_root: Path) -> tuple[str, dict[str, Path]]:
 
 def _source_digests(workspaces: dict[str, Path]) -> dict[Path, str]:
     return {
-        path: hashlib.sha256(path.read_bytes()).hexdigest()
+        path: sha256_of(path)
         for workspace in workspaces.values()
         for path in sorted(workspace.rglob("*"))
         if path.is_file() and not path.is_symlink()
@@ -99,10 +98,11 @@ def bazel7_builds(tmp_path_factory) -> Bazel7Lane:
         check=False,
         timeout=1800,
     )
+    after = _source_digests(workspaces)
     changed = sorted(
         str(path.relative_to(workdir))
         for path, digest in before.items()
-        if not path.is_file() or hashlib.sha256(path.read_bytes()).hexdigest() != digest
+        if after.get(path) != digest
     )
     assert result.returncode == 0, (
         f"changed sources: {changed}\n" + result.stdout[-10000:] + result.stderr[-4000:]

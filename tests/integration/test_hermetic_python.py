@@ -322,24 +322,30 @@ class HermeticBuild:
 def hermetic_builds(hermetic_bazel, python_archives, tmp_path_factory) -> dict[str, HermeticBuild]:
     """`bazel test //...` of c_extension once per archive version (one command each)."""
     out = tmp_path_factory.mktemp("hermetic-wheels")
-    builds = {}
-    for version, archive in python_archives.items():
-        result = hermetic_bazel.run("test", "//...", *POISON_FLAGS, *archive.repo_env())
-        assert "host python3 used" not in result.stdout + result.stderr
-        bin_dir = hermetic_bazel.bin_dir(*POISON_FLAGS)
-        wheels = []
-        for package in ("fastmath", "pep517"):
-            # bazel-bin keeps the wheels of the versions built before.
-            found = sorted((bin_dir / package).glob(f"*-{archive.tag}-*.whl"))
-            assert len(found) == 1, sorted((bin_dir / package).glob("*.whl"))
-            wheel = found[0]
-            copy = out / version / package / wheel.name
-            copy.parent.mkdir(parents=True)
-            shutil.copyfile(wheel, copy)
-            wheels.append(copy)
-        launcher = (bin_dir / "fastmath" / "wheel_contents_test").read_text().splitlines()[0]
-        builds[version] = HermeticBuild(archive, wheels, _version_bzl(hermetic_bazel), launcher)
-    return builds
+    return {
+        version: _build_example(hermetic_bazel, archive, version, out / version)
+        for version, archive in python_archives.items()
+    }
+
+
+def _build_example(bazel, archive: PythonArchive, version: str, out: Path) -> HermeticBuild:
+    """`bazel test //...` of c_extension with HERMETIC_PYTHON_VERSION=`version`
+    on `archive`; its two wheels are copied to `out`."""
+    result = bazel.run("test", "//...", *POISON_FLAGS, *archive.repo_env(version=version))
+    assert "host python3 used" not in result.stdout + result.stderr
+    bin_dir = bazel.bin_dir(*POISON_FLAGS)
+    wheels = []
+    for package in ("fastmath", "pep517"):
+        # bazel-bin keeps the wheels of the versions built before.
+        found = sorted((bin_dir / package).glob(f"*-{archive.tag}-{archive.abi_tag}-*.whl"))
+        assert len(found) == 1, sorted((bin_dir / package).glob("*.whl"))
+        wheel = found[0]
+        copy = out / package / wheel.name
+        copy.parent.mkdir(parents=True)
+        shutil.copyfile(wheel, copy)
+        wheels.append(copy)
+    launcher = (bin_dir / "fastmath" / "wheel_contents_test").read_text().splitlines()[0]
+    return HermeticBuild(archive, wheels, _version_bzl(bazel), launcher)
 
 
 def test_each_version_gets_its_own_tags(hermetic_builds):
@@ -673,19 +679,8 @@ def freethreaded_build(hermetic_bazel, hermetic_builds, freethreaded_archive, tm
     """`bazel test //...` of c_extension with HERMETIC_PYTHON_VERSION=3.13-ft
     (after the other versions, on the same server): the example's tests run on
     the free-threaded interpreter."""
-    archive = freethreaded_archive
-    result = hermetic_bazel.run(
-        "test", "//...", *POISON_FLAGS, *archive.repo_env(version="3.13-ft")
-    )
-    assert "host python3 used" not in result.stdout + result.stderr
-    bin_dir = hermetic_bazel.bin_dir(*POISON_FLAGS)
     out = tmp_path_factory.mktemp("freethreaded-wheels")
-    wheels = []
-    for package in ("fastmath", "pep517"):
-        (wheel,) = sorted((bin_dir / package).glob(f"*-{archive.tag}-{archive.abi_tag}-*.whl"))
-        (out / package).mkdir()
-        wheels.append(Path(shutil.copy(wheel, out / package / wheel.name)))
-    return HermeticBuild(archive, wheels, _version_bzl(hermetic_bazel), "")
+    return _build_example(hermetic_bazel, freethreaded_archive, "3.13-ft", out)
 
 
 def test_free_threaded_wheels_get_t_tags(freethreaded_build):
