@@ -9,6 +9,9 @@ _NAME_EDGE = _UPPER + _LOWER + _DIGITS
 _NAME_INNER = _NAME_EDGE + "._-"
 _TAG_CHARS = _LOWER + _DIGITS + "_"
 
+# ext4, XFS, btrfs, APFS and NTFS refuse longer file names.
+_MAX_FILENAME_BYTES = 255
+
 def is_valid_distribution(name):
     """True when `name` is a valid project name (PEP 508 `identifier`).
 
@@ -107,4 +110,12 @@ def wheel_filename(distribution, version, python_tag, abi_tag, platform_tag, bui
             ) % build_tag)
         parts.append(build_tag)
     parts.extend([python_tag, abi_tag, platform_tag])
-    return struct(name = "-".join(parts) + ".whl", version = normalized, error = None)
+    name = "-".join(parts) + ".whl"
+
+    # Every part is ASCII here, so len() counts bytes, as file systems do.
+    if len(name) > _MAX_FILENAME_BYTES:
+        return struct(name = None, version = None, error = (
+            "the wheel file name %s...%s is %d bytes, longer than the %d that file systems " +
+            "allow; shorten the distribution name, version or tags"
+        ) % (name[:40], name[-24:], len(name), _MAX_FILENAME_BYTES))
+    return struct(name = name, version = normalized, error = None)

@@ -1,13 +1,16 @@
 """The `python_wheel` rule: a standards-valid, reproducible wheel as a Bazel output."""
 
 load("@bazel_skylib//rules:common_settings.bzl", "BuildSettingInfo")
-load(":naming.bzl", "escape_distribution", "wheel_filename")
+load(":naming.bzl", "escape_distribution", "is_valid_distribution", "wheel_filename")
 load(":providers.bzl", "PyWheelInfo")
 load(":python_toolchain.bzl", "PYTHON_TAGS_TOOLCHAIN_TYPE")
 
 _DEFAULT_PYTHON_TAG = "py3"
 _DEFAULT_ABI_TAG = "none"
 _PURE_PLATFORM = "any"
+
+# The PATH of pep517 builds: Bazel's --incompatible_strict_action_env default.
+_PEP517_PATH = "/bin:/usr/bin:/usr/local/bin"
 
 def repo_relative_path(file):
     """Path of a file relative to the root of its repository.
@@ -178,6 +181,8 @@ def _compress_shard(ctx, wheel_name, index, count, level, files, trees):
     args.add("compress")
     args.add("--compression-level", str(level))
     args.add("--output", bundle)
+    if ctx.attr.keep_bazel_runpath:
+        args.add("--keep-bazel-runpath")
     inputs = []
     for destination, f in files:
         args.add_all("--file", [destination, f])
@@ -218,6 +223,15 @@ def _python_wheel_impl(ctx):
         for script, target in sorted(ctx.attr.console_scripts.items()):
             entry_points["console_scripts"].append("%s = %s" % (script, target))
 
+    for extra in ctx.attr.extra_requires:
+        # Extra names follow the distribution name grammar (PEP 685), ASCII only.
+        if not is_valid_distribution(extra):
+            fail("%s: extra_requires key %r is not a valid extra name: use letters, digits, `.`, `_` and `-`, starting and ending with a letter or digit" % (ctx.label, extra))
+
+    # License-File lists paths below <dist-info>/licenses/. In pep517 mode the
+    # project's own build writes METADATA, so the files are only copied.
+    license_file_names = [f.basename for f in ctx.files.license_files] if ctx.attr.build_mode == "direct" else []
+
     description = ctx.file.description_file
     spec = {
         "target": str(ctx.label),
@@ -234,8 +248,12 @@ def _python_wheel_impl(ctx):
             "description_file": description.path if description else None,
             "description_content_type": ctx.attr.description_content_type,
             "license": ctx.attr.license,
+            "license_expression": ctx.attr.license_expression,
+            "license_files": license_file_names,
             "author": ctx.attr.author,
             "author_email": ctx.attr.author_email,
+            "maintainer": ctx.attr.maintainer,
+            "maintainer_email": ctx.attr.maintainer_email,
             "homepage": ctx.attr.homepage,
             "keywords": ctx.attr.keywords,
             "classifiers": ctx.attr.classifiers,
@@ -275,6 +293,8 @@ def _python_wheel_impl(ctx):
             inputs.append(bundle)
     else:
         args.add(mode)
+        if mode == "direct" and ctx.attr.keep_bazel_runpath:
+            args.add("--keep-bazel-runpath")
         for destination, f in files:
             args.add_all("--file", [destination, f])
             inputs.append(f)
@@ -323,10 +343,11 @@ def _python_wheel_impl(ctx):
         outputs = outputs,
         mnemonic = "PythonWheelPep517" if mode == "pep517" else "PythonWheel",
         progress_message = "Building wheel %s (%s)" % (naming.name, ctx.label),
-        # A project's setup.py may run tools: give it the --action_env
-        # environment (a fixed PATH under --incompatible_strict_action_env),
-        # never the whole host environment. The direct writer needs none.
-        use_default_shell_env = mode == "pep517",
+        # A project's setup.py may run the C compiler: pep517 mode gets this
+        # fixed PATH and nothing else of the client or --action_env (the
+        # packer builds the rest of setup.py's environment). The direct
+        # writer needs none.
+        env = {"PATH": _PEP517_PATH} if mode == "pep517" else {},
     )
 
     return [
@@ -373,9 +394,16 @@ python_wheel = rule(
         "entry_points": attr.string_list_dict(doc = "Entry points by group: `{\"console_scripts\": [\"tool = pkg.cli:main\"]}`."),
         "extra_requires": attr.string_list_dict(doc = "Optional dependencies by extra name: `{\"cuda\": [\"nvidia-cublas-cu12>=12.1\"]}`."),
         "homepage": attr.string(doc = "METADATA `Home-page`."),
+        "keep_bazel_runpath": attr.bool(
+            default = False,
+            doc = "Direct mode: ship ELF files' RUNPATH/RPATH entries that point into Bazel's output tree (a `_solib_<cpu>` path component, e.g. `$ORIGIN/../_solib_k8/...`) as they are. By default the writer removes them in place (same file size, the other entries kept in order), so an installed extension does not search `site-packages/_solib_k8/...` before `$ORIGIN`.",
+        ),
         "keywords": attr.string_list(doc = "METADATA `Keywords`."),
-        "license": attr.string(doc = "METADATA `License` (e.g. an SPDX expression)."),
-        "license_files": attr.label_list(allow_files = True, doc = "Files placed in `<dist>.dist-info/licenses/`."),
+        "license": attr.string(doc = "METADATA `License`: free text for a license that has no SPDX identifier. Prefer `license_expression`; the two cannot be combined."),
+        "license_expression": attr.string(doc = "METADATA `License-Expression` (core metadata 2.4, PEP 639): an SPDX expression such as `Apache-2.0` or `MIT OR Apache-2.0`, validated and written in canonical form. Not with `license` or `License ::` classifiers."),
+        "license_files": attr.label_list(allow_files = True, doc = "Files placed in `<dist>.dist-info/licenses/<basename>`; in direct mode each is also listed as METADATA `License-File` (core metadata 2.4, PEP 639)."),
+        "maintainer": attr.string(doc = "METADATA `Maintainer`."),
+        "maintainer_email": attr.string(doc = "METADATA `Maintainer-email`."),
         "path_remaps": attr.string_dict(doc = "Prefix replacements, `{\"third_party/foo\": \"mypkg/_vendor/foo\"}`; whole path components, longest match wins (also over `strip_path_prefixes`). A key equal to a file's whole path renames that file."),
         "platform_tag": attr.string(doc = "Platform tag, e.g. `manylinux_2_17_x86_64`; use `wheel_platform_tag()` to derive it from the target platform. Empty means `any` (a pure wheel)."),
         "project_files": attr.label_list(allow_files = True, doc = "For `build_mode = \"pep517\"`: setup.py, pyproject.toml, setup.cfg, ... placed by the same path rules as `srcs`."),

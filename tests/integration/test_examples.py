@@ -43,6 +43,28 @@ def test_wheels_pass_standard_checks(built_examples, example):
         check_wheel(wheel)
 
 
+@pytest.mark.parametrize("example", sorted(EXAMPLE_WHEELS))
+def test_shipped_elf_files_have_no_bazel_runpath(built_examples, example):
+    # Bazel's $ORIGIN/../_solib_<cpu>/... entries point into its output tree.
+    import io
+
+    from elftools.elf.dynamic import DynamicSection
+    from elftools.elf.elffile import ELFFile
+
+    for wheel in built_examples[example].wheels:
+        with zipfile.ZipFile(wheel) as zf:
+            for name in zf.namelist():
+                data = zf.read(name)
+                if data[:4] != b"\x7fELF":
+                    continue
+                for section in ELFFile(io.BytesIO(data)).iter_sections():
+                    if not isinstance(section, DynamicSection):
+                        continue
+                    for tag in section.iter_tags():
+                        value = getattr(tag, "runpath", None) or getattr(tag, "rpath", None)
+                        assert "_solib_" not in (value or ""), (wheel.name, name, value)
+
+
 def test_pure_python_wheel_installs_and_runs_entry_point(built_examples, fresh_venv):
     (wheel,) = built_examples["pure_python"].wheels
     assert wheel.name == "greet_example-1.0.0.dev0+selfbuilt-py3-none-any.whl"

@@ -176,6 +176,25 @@ _WHEEL_TEST_ATTRS = {
 
 python_wheel_test = analysistest.make(_wheel_test_impl, attrs = _WHEEL_TEST_ATTRS)
 
+def _wheel_spec_test_impl(ctx):
+    env = analysistest.begin(ctx)
+    specs = [
+        a
+        for a in analysistest.target_actions(env)
+        if a.mnemonic == "FileWrite" and a.outputs.to_list()[0].basename.endswith(".wheel_spec.json")
+    ]
+    asserts.equals(env, 1, len(specs), "one .wheel_spec.json written")
+    if specs:
+        metadata = json.decode(specs[0].content)["metadata"]
+        for key, expected in ctx.attr.expected_metadata.items():
+            asserts.equals(env, json.decode(expected), metadata.get(key), "spec metadata." + key)
+    return analysistest.end(env)
+
+wheel_spec_test = analysistest.make(
+    _wheel_spec_test_impl,
+    attrs = {"expected_metadata": attr.string_dict(doc = "spec `metadata` keys and their expected values, as JSON.")},
+)
+
 python_wheel_aarch64_test = analysistest.make(
     _wheel_test_impl,
     attrs = _WHEEL_TEST_ATTRS,
@@ -321,6 +340,70 @@ def python_wheel_test_suite(name):
         tags = fixture,
     )
 
+    python_wheel(
+        name = "metadata_2_4_wheel",
+        distribution = "pkg",
+        version = "1.0",
+        license_expression = "Apache-2.0 OR MIT",
+        license_files = ["testdata/pkg/arch.py"],
+        maintainer = "Grace Hopper",
+        maintainer_email = "grace@example.org",
+        srcs = [":pkg"],
+        tags = fixture,
+    )
+
+    # Names pip refuses: the long s (U+017F) and the Kelvin sign (U+212A) that
+    # re.IGNORECASE would let through, and a trailing newline that "$" accepts.
+    for suffix, distribution in [("long_s", "demoſ"), ("kelvin", "Kernel"), ("newline", "demo\n")]:
+        python_wheel(
+            name = "lookalike_distribution_%s_wheel" % suffix,
+            distribution = distribution,
+            version = "1.0",
+            srcs = [":pkg"],
+            tags = fixture,
+        )
+        analysis_failure_test(
+            name = "lookalike_distribution_%s_test" % suffix,
+            target_under_test = ":lookalike_distribution_%s_wheel" % suffix,
+            expected_messages = ["is not a valid project name"],
+        )
+    python_wheel(
+        name = "too_long_file_name_wheel",
+        # "-1.0-py3-none-any.whl" is 21 bytes: 256 in all.
+        distribution = "a" * 235,
+        version = "1.0",
+        srcs = [":pkg"],
+        tags = fixture,
+    )
+    analysis_failure_test(
+        name = "too_long_file_name_test",
+        target_under_test = ":too_long_file_name_wheel",
+        expected_messages = ["is 256 bytes, longer than the 255 that file systems allow; shorten the distribution name, version or tags"],
+    )
+    python_wheel(
+        name = "invalid_extra_wheel",
+        distribution = "pkg",
+        version = "1.0",
+        extra_requires = {"cuda\n": ["nvidia-cublas-cu12"]},
+        srcs = [":pkg"],
+        tags = fixture,
+    )
+    analysis_failure_test(
+        name = "invalid_extra_test",
+        target_under_test = ":invalid_extra_wheel",
+        expected_messages = ["extra_requires key \"cuda\\n\" is not a valid extra name"],
+    )
+    wheel_spec_test(
+        name = "metadata_2_4_spec_test",
+        target_under_test = ":metadata_2_4_wheel",
+        expected_metadata = {
+            "license_expression": json.encode("Apache-2.0 OR MIT"),
+            "license_files": json.encode(["arch.py"]),
+            "maintainer": json.encode("Grace Hopper"),
+            "maintainer_email": json.encode("grace@example.org"),
+        },
+    )
+
     python_wheel_test(
         name = "pure_wheel_test",
         target_under_test = ":pure_wheel",
@@ -420,10 +503,16 @@ def python_wheel_test_suite(name):
         ":pep517_without_project_files_test",
         ":project_files_in_direct_mode_test",
         ":invalid_distribution_test",
+        ":invalid_extra_test",
         ":invalid_platform_tag_test",
         ":invalid_suffixed_version_test",
         ":invalid_version_test",
+        ":lookalike_distribution_kelvin_test",
+        ":lookalike_distribution_long_s_test",
+        ":lookalike_distribution_newline_test",
+        ":metadata_2_4_spec_test",
         ":platform_wheel_aarch64_test",
         ":pure_wheel_test",
         ":suffixed_wheel_test",
+        ":too_long_file_name_test",
     ])

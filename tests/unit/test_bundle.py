@@ -9,6 +9,7 @@ import random
 import subprocess
 import sys
 import zipfile
+import zlib
 from pathlib import Path
 
 import pytest
@@ -166,3 +167,57 @@ def test_dist_info_out_holds_the_wheels_dist_info_files(tmp_path):
         }
         assert written == expected
     assert set(expected) == {"METADATA", "WHEEL", "RECORD"}
+
+
+def _fuzzed_bundles(tmp_path: Path) -> list[tuple[str, bytes]]:
+    """A real bundle, every truncation of its tail and index, and byte flips everywhere."""
+    bundle = tmp_path / "good.bundle"
+    write_bundle(str(bundle), _inputs(tmp_path)[:3], [], 6)
+    data = bundle.read_bytes()
+    rng = random.Random(11)
+    cases = [(f"cut{n}", data[:n]) for n in range(0, len(data), max(1, len(data) // 97))]
+    cases += [(f"cut-{n}", data[:-n]) for n in range(1, 200)]
+    positions = list(range(len(data) - 300, len(data))) + rng.sample(range(len(data)), 300)
+    for pos in positions:
+        for flip in (0x01, 0x80, 0xFF):
+            damaged = bytearray(data)
+            damaged[pos] ^= flip
+            cases.append((f"flip{pos}^{flip:#x}", bytes(damaged)))
+    return cases
+
+
+def test_damaged_bundles_are_refused_with_a_wheel_error(tmp_path):
+    # Before: truncations and flips raised struct.error, json errors, KeyError,
+    # TypeError, ValueError ... or were silently copied into a broken wheel.
+    target = tmp_path / "fuzz.bundle"
+    for name, data in _fuzzed_bundles(tmp_path):
+        target.write_bytes(data)
+        with pytest.raises(WheelError, match="bundle") as error:
+            read_bundle(str(target), 6)
+        assert "rebuild it" in str(error.value), name
+
+
+def test_bundle_with_a_consistent_but_lying_index_is_refused(tmp_path):
+    # An index that checksums fine but points outside the payloads (a bug or
+    # a hand-made bundle) is refused before anything is copied.
+    bundle = tmp_path / "b.bundle"
+    write_bundle(str(bundle), _inputs(tmp_path)[:1], [], 6)
+    data = bundle.read_bytes()
+    index_size = int.from_bytes(data[-20:-12], "little")
+    payloads, index = data[: -20 - index_size], json.loads(data[-20 - index_size : -20])
+    index["members"][0]["offset"] = len(payloads) + 10
+    raw = json.dumps(index).encode()
+    footer = len(raw).to_bytes(8, "little") + zlib.crc32(raw, zlib.crc32(payloads)).to_bytes(
+        4, "little"
+    )
+    bundle.write_bytes(payloads + raw + footer + b"MLWBNDL2")
+    with pytest.raises(WheelError, match="lies outside the bundle's payload area; rebuild it"):
+        read_bundle(str(bundle), 6)
+
+
+def test_bundle_of_the_older_format_is_refused(tmp_path):
+    bundle = tmp_path / "old.bundle"
+    index = b'{"level": 6, "members": []}'
+    bundle.write_bytes(index + len(index).to_bytes(8, "little") + b"MLWBNDL1")
+    with pytest.raises(WheelError, match=r"not a compression bundle \(an older format\)"):
+        read_bundle(str(bundle), 6)

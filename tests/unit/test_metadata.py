@@ -212,3 +212,177 @@ def test_entry_point_validation(entry_points, needles):
         render_entry_points(entry_points)
     for needle in needles:
         assert needle in str(info.value)
+
+
+# --- line breaks, control characters and look-alike names (issue 10) -------
+
+
+def test_newline_in_extra_name_is_refused_not_injected():
+    # Before: "$" accepted "cuda\n", METADATA got "Provides-Extra: cuda\n" plus
+    # an empty line that ended the headers, and the Requires-Dist vanished.
+    meta = _meta(extra_requires={"cuda\n": ["nvidia-cublas-cu12"]})
+    with pytest.raises(WheelError) as info:
+        render_metadata(meta)
+    assert str(info.value) == (
+        "extra name 'cuda\\n' is not valid; use letters, digits and '-', '_', '.' "
+        "between them, e.g. 'cuda12'"
+    )
+
+
+@pytest.mark.parametrize("extra", ["gpu\u017f", "\u212aernel", "cu\r", "cu\x01da"])
+def test_extra_names_pip_rejects_are_refused(extra):
+    from packaging.requirements import InvalidRequirement, Requirement
+
+    with pytest.raises(InvalidRequirement):
+        Requirement(f"demo[{extra}]")
+    with pytest.raises(WheelError, match="is not valid"):
+        render_metadata(_meta(extra_requires={extra: ["x"]}))
+
+
+def test_entry_point_extras_with_lookalike_letters_are_refused():
+    with pytest.raises(WheelError, match="extra name 'fa\u017ft' is not valid"):
+        render_entry_points({"console_scripts": ["t = pkg.cli:main [fa\u017ft]"]})
+
+
+@pytest.mark.parametrize("group", ["console_scripts\n", "console_scripts\r", "gui_scr\u017fpts"])
+def test_entry_point_group_with_newline_is_refused(group):
+    # Before: "console_scripts\n" passed and wrote a section pip never reads.
+    with pytest.raises(WheelError) as info:
+        render_entry_points({group: ["tool = pkg.cli:main"]})
+    assert str(info.value).startswith(f"entry point group {group!r} is not valid")
+
+
+@pytest.mark.parametrize(
+    "entry", ["tool = pkg.cli:main\n", "tool = pkg.cli:main\x0b", "to\x01ol = pkg.cli:main"]
+)
+def test_entry_point_with_control_character_is_refused(entry):
+    with pytest.raises(WheelError) as info:
+        render_entry_points({"console_scripts": [entry]})
+    assert "metadata field entry_points.txt [console_scripts] contains" in str(info.value)
+
+
+@pytest.mark.parametrize(
+    ("fields", "field_name", "char"),
+    [
+        ({"summary": "a\x0bb"}, "Summary", "'\\x0b'"),
+        ({"summary": "a\x85b"}, "Summary", "'\\x85'"),
+        ({"summary": "a\u2028b"}, "Summary", "'\\u2028'"),
+        ({"author": "a\x01"}, "Author", "'\\x01'"),
+        ({"homepage": "https://x/\x1b[31m"}, "Home-page", "'\\x1b'"),
+        ({"maintainer": "M\x00"}, "Maintainer", "'\\x00'"),
+        ({"maintainer_email": "m@x\x0c"}, "Maintainer-email", "'\\x0c'"),
+        ({"keywords": ["a\tb"]}, "Keywords", "'\\t'"),
+        ({"classifiers": ["x\x7f"]}, "Classifier", "'\\x7f'"),
+        ({"project_urls": [("Src", "https://x\x1c")]}, "Project-URL", "'\\x1c'"),
+        ({"requires_python": ">=3.10\x1e"}, "Requires-Python", "'\\x1e'"),
+        ({"requires_dist": ["numpy\x0b"]}, "Requires-Dist", "'\\x0b'"),
+        ({"license_expression": "MIT\x1f"}, "License-Expression", "'\\x1f'"),
+        ({"license_files": ["LICENSE\x01"]}, "License-File", "'\\x01'"),
+        (
+            {"description": "x", "description_content_type": "text/plain\x00"},
+            "Description-Content-Type",
+            "'\\x00'",
+        ),
+    ],
+)
+def test_control_characters_refused_in_every_field(fields, field_name, char):
+    with pytest.raises(WheelError) as info:
+        render_metadata(_meta(**fields))
+    assert str(info.value).startswith(
+        f"metadata field {field_name} contains the control character {char}"
+    )
+
+
+def test_description_body_may_hold_line_breaks_and_tabs():
+    text = render_metadata(_meta(description="a\n\tb\r\nc\x0c\n"))
+    assert text.endswith("Description-Content-Type: text/plain\n\na\n\tb\r\nc\x0c\n")
+
+
+# --- core metadata 2.4: License-Expression, License-File, Maintainer --------
+
+
+def test_metadata_2_4_fields_exact():
+    meta = _meta(
+        maintainer="Grace Hopper",
+        maintainer_email="grace@example.org",
+        license_expression="apache-2.0 or mit",
+        license_files=["NOTICE", "LICENSE", "vendor/zlib/LICENSE"],
+    )
+    assert render_metadata(meta) == (
+        "Metadata-Version: 2.4\n"
+        "Name: x\n"
+        "Version: 1\n"
+        "Maintainer: Grace Hopper\n"
+        "Maintainer-email: grace@example.org\n"
+        "License-Expression: Apache-2.0 OR MIT\n"
+        "License-File: LICENSE\n"
+        "License-File: NOTICE\n"
+        "License-File: vendor/zlib/LICENSE\n"
+    )
+
+
+@pytest.mark.parametrize(
+    ("fields", "version"),
+    [
+        ({}, "2.1"),
+        ({"maintainer": "M", "license": "Custom"}, "2.1"),
+        ({"license_expression": "MIT"}, "2.4"),
+        ({"license_files": ["LICENSE"]}, "2.4"),
+    ],
+)
+def test_lowest_metadata_version_that_fits(fields, version):
+    assert render_metadata(_meta(**fields)).startswith(f"Metadata-Version: {version}\n")
+
+
+def test_metadata_2_4_is_parsed_back_by_packaging():
+    from packaging.metadata import Metadata as PackagingMetadata
+
+    text = render_metadata(
+        _meta(license_expression="MIT", license_files=["LICENSE"], maintainer="M")
+    )
+    parsed = PackagingMetadata.from_email(text.encode(), validate=True)
+    assert parsed.metadata_version == "2.4"
+    assert str(parsed.license_expression) == "MIT"
+    assert parsed.license_files == ["LICENSE"]
+    assert parsed.maintainer == "M"
+
+
+@pytest.mark.parametrize(
+    ("fields", "message"),
+    [
+        (
+            {"license_expression": "MIT OR"},
+            "metadata field License-Expression 'MIT OR' is not a valid SPDX license expression",
+        ),
+        (
+            {"license_expression": "Not-A-License"},
+            "metadata field License-Expression 'Not-A-License' is not a valid SPDX",
+        ),
+        (
+            {"license_expression": "MIT", "license": "MIT"},
+            "metadata fields License and License-Expression are both set",
+        ),
+        (
+            {
+                "license_expression": "MIT",
+                "classifiers": ["License :: OSI Approved :: MIT License"],
+            },
+            "metadata field Classifier 'License :: OSI Approved :: MIT License' is a license "
+            "classifier, which PEP 639 forbids next to License-Expression",
+        ),
+        (
+            {"license_files": ["../LICENSE"]},
+            "metadata field License-File '../LICENSE' has a '..' component",
+        ),
+        ({"license_files": ["/LICENSE"]}, "metadata field License-File '/LICENSE' is absolute"),
+        (
+            {"license_files": ["LICENSE", "LICENSE"]},
+            "metadata field License-File lists 'LICENSE' twice; list it once",
+        ),
+        ({"license_files": "LICENSE"}, "metadata field License-File must be a list of paths"),
+    ],
+)
+def test_metadata_2_4_validation(fields, message):
+    with pytest.raises(WheelError) as info:
+        render_metadata(_meta(**fields))
+    assert str(info.value).startswith(message)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from packaging.requirements import InvalidRequirement, Requirement
 from packaging.utils import parse_wheel_filename
 from packaging.version import Version
 
@@ -14,6 +15,8 @@ from ml_wheels.naming import (
     is_purelib,
     normalize_distribution,
     normalize_version,
+    validate_build_tag,
+    validate_tag_set,
     wheel_filename,
 )
 
@@ -42,6 +45,43 @@ def test_normalize_distribution_rejects_invalid(name):
         normalize_distribution(name)
     assert repr(name) in str(info.value)
     assert "PEP 508" in str(info.value)
+
+
+# "\u017f" (long s) and "\u212a" (Kelvin sign) match [A-Z] under re.IGNORECASE;
+# "$" matches before a trailing newline. pip refuses all of these names.
+_LOOKALIKE_NAMES = ["demo\u017f", "\u212aernel", "demo\n", "demo\r", "de\nmo", "demo\x01"]
+
+
+@pytest.mark.parametrize("name", _LOOKALIKE_NAMES)
+def test_normalize_distribution_rejects_what_pip_rejects(name):
+    with pytest.raises(InvalidRequirement):
+        Requirement(name)  # pip's parser refuses it: so must we.
+    with pytest.raises(WheelError) as info:
+        normalize_distribution(name)
+    assert f"distribution name {name!r} is not a valid PEP 508 name" in str(info.value)
+
+
+@pytest.mark.parametrize("name", _LOOKALIKE_NAMES)
+def test_wheel_filename_rejects_lookalike_distribution(name):
+    with pytest.raises(WheelError, match="not a valid PEP 508 name"):
+        wheel_filename(name, "1.0", "py3", "none", "any")
+
+
+@pytest.mark.parametrize(
+    ("kind", "value"),
+    [("python", "py3\n"), ("abi", "none\n"), ("platform", "any\n"), ("platform", "\u212a")],
+)
+def test_tag_sets_refuse_trailing_newline(kind, value):
+    with pytest.raises(WheelError) as info:
+        validate_tag_set(kind, value)
+    assert f"{kind} tag {value!r} is not valid" in str(info.value)
+
+
+@pytest.mark.parametrize("build", ["1\n", "1\r", "\u0661"])
+def test_build_tag_refuses_newline_and_non_ascii_digits(build):
+    with pytest.raises(WheelError) as info:
+        validate_build_tag(build)
+    assert f"build tag {build!r} is not valid" in str(info.value)
 
 
 @pytest.mark.parametrize(
@@ -164,3 +204,15 @@ def test_is_purelib():
 
 def test_dist_info_dir_keeps_local_version():
     assert dist_info_dir("My-Project", "1.0+Local") == "my_project-1.0+local.dist-info"
+
+
+def test_wheel_filename_of_255_bytes_is_the_longest():
+    # "-1.0-py3-none-any.whl" is 21 bytes.
+    name = wheel_filename("a" * 234, "1.0", "py3", "none", "any")
+    assert len(name) == 255
+    with pytest.raises(WheelError) as info:
+        wheel_filename("a" * 235, "1.0", "py3", "none", "any")
+    assert str(info.value) == (
+        f"wheel file name {'a' * 40}...{'a' * 3}-1.0-py3-none-any.whl is 256 bytes, longer than "
+        "the 255 that file systems allow; shorten the distribution name, version or tags"
+    )

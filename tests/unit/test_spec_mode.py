@@ -11,7 +11,15 @@ from pathlib import Path
 
 import pytest
 
-from .helpers import base_spec, run_pack, sha256_file, tool_command, verify_record, write_spec
+from .helpers import (
+    base_spec,
+    clean_pip_env,
+    run_pack,
+    sha256_file,
+    tool_command,
+    verify_record,
+    write_spec,
+)
 
 FULL_SPEC = base_spec(
     version="1.2.0.dev0+selfbuilt",
@@ -323,6 +331,10 @@ def test_description_must_be_utf8(tmp_path):
         ({"surprise": 1}, "surprise"),
         ({"metadata": {"keywords": "a,b"}}, "metadata.keywords"),
         ({"metadata": {"project_urls": [["only-label"]]}}, "metadata.project_urls"),
+        ({"metadata": {"license_files": "LICENSE"}}, "metadata.license_files"),
+        ({"metadata": {"license_expression": ["MIT"]}}, "metadata.license_expression"),
+        ({"metadata": {"maintainer": 1}}, "metadata.maintainer"),
+        ({"metadata": {"maintainer_email": None}}, "metadata.maintainer_email"),
     ],
 )
 def test_malformed_spec(tmp_path, change, needle):
@@ -438,3 +450,124 @@ def test_bad_jobs_value(tmp_path):
         "spec", "--spec", spec, "--output", tmp_path / "o.whl", "--jobs", "0", check=False
     )
     assert proc.returncode == 2 and "--jobs" in proc.stderr
+
+
+# --- issue 10: names pip rejects; core metadata 2.4 ---------------------------
+
+
+@pytest.mark.parametrize("distribution", ["demo\u017f", "\u212aernel", "demo\n"])
+def test_distribution_names_pip_rejects_are_refused(tmp_path, distribution):
+    spec = base_spec(distribution=distribution, wheel_name="demo-1.2.0-py3-none-any.whl")
+    spec_path = write_spec(tmp_path / "spec.json", spec)
+    message = _error(
+        run_pack("spec", "--spec", spec_path, "--output", tmp_path / "o.whl", check=False)
+    )
+    assert message.startswith(
+        f"pack_wheel: error: //pkg:wheel: distribution name {distribution!r} is not a valid "
+        "PEP 508 name"
+    )
+    assert not list(tmp_path.glob("o.whl*"))
+
+
+def test_extra_with_newline_is_refused_not_injected(tmp_path):
+    spec = base_spec()
+    spec["metadata"]["extra_requires"] = {"cuda\n": ["nvidia-cublas-cu12"]}
+    spec_path = write_spec(tmp_path / "spec.json", spec)
+    message = _error(
+        run_pack("spec", "--spec", spec_path, "--output", tmp_path / "o.whl", check=False)
+    )
+    assert message.startswith("pack_wheel: error: //pkg:wheel: extra name 'cuda\\n' is not valid")
+
+
+def test_entry_point_group_with_newline_is_refused(tmp_path):
+    spec = base_spec(entry_points={"console_scripts\n": ["mytool = mypkg.cli:main"]})
+    spec_path = write_spec(tmp_path / "spec.json", spec)
+    message = _error(
+        run_pack("spec", "--spec", spec_path, "--output", tmp_path / "o.whl", check=False)
+    )
+    assert message.startswith(
+        "pack_wheel: error: //pkg:wheel: entry point group 'console_scripts\\n' is not valid"
+    )
+
+
+_SPEC_2_4 = {
+    "summary": "Demo project",
+    "description_file": "README.md",
+    "license_expression": "Apache-2.0 OR MIT",
+    "license_files": ["LICENSE", "NOTICE"],
+    "maintainer": "Grace Hopper",
+    "maintainer_email": "grace@example.org",
+}
+
+
+def _pack_2_4(work: Path, **changes) -> subprocess.CompletedProcess:
+    (work / "NOTICE").write_text("Notice\n")
+    spec = base_spec()
+    spec["metadata"].update(_SPEC_2_4, **changes)
+    write_spec(work / "spec.json", spec)
+    return _pack_in(work, "--distinfo-file", "licenses/NOTICE", "NOTICE", check=False)
+
+
+def test_core_metadata_2_4_fields(tmp_path, project):
+    work = _workspace(tmp_path / "w", project, 0o644, 1_000_000_000)
+    proc = _pack_2_4(work)
+    assert proc.returncode == 0, proc.stderr
+    info = "my_project-1.2.0.dist-info"
+    with zipfile.ZipFile(work / "out.whl") as zf:
+        metadata = zf.read(f"{info}/METADATA").decode()
+        assert zf.read(f"{info}/licenses/NOTICE") == b"Notice\n"
+    assert metadata.startswith(
+        "Metadata-Version: 2.4\n"
+        "Name: My-Project\n"
+        "Version: 1.2.0\n"
+        "Summary: Demo project\n"
+        "Maintainer: Grace Hopper\n"
+        "Maintainer-email: grace@example.org\n"
+        "License-Expression: Apache-2.0 OR MIT\n"
+        "License-File: LICENSE\n"
+        "License-File: NOTICE\n"
+        "Description-Content-Type: text/markdown\n\n"
+    )
+
+
+def test_license_file_without_its_file_is_refused(tmp_path, project):
+    work = _workspace(tmp_path / "w", project, 0o644, 1_000_000_000)
+    message = _error(_pack_2_4(work, license_files=["LICENSE", "COPYING"]))
+    assert message == (
+        "pack_wheel: error: //pkg:wheel: metadata field License-File 'COPYING' names no file "
+        "of the wheel; add --distinfo-file licenses/COPYING SRC (the rule's license_files does)"
+    )
+    assert not list(work.glob("out.whl*"))
+
+
+PIP_INSTALL = (sys.executable, "-m", "pip", "install", "--no-index", "--no-deps")
+
+
+def test_core_metadata_2_4_wheel_passes_twine_check_wheel_contents_and_pip(tmp_path, project):
+    work = _workspace(tmp_path / "w", project, 0o644, 1_000_000_000)
+    assert _pack_2_4(work).returncode == 0
+    wheel = work / "my_project-1.2.0-py3-none-any.whl"
+    (work / "out.whl").rename(wheel)
+    for command, passed in [
+        ([*tool_command("twine", "twine"), "check", "--strict", str(wheel)], "PASSED"),
+        ([*tool_command("check-wheel-contents", "check_wheel_contents"), str(wheel)], "OK"),
+    ]:
+        proc = subprocess.run(command, capture_output=True, text=True, check=False)
+        assert proc.returncode == 0, proc.stdout + proc.stderr
+        assert passed in proc.stdout
+    target = tmp_path / "site"
+    pip = subprocess.run(
+        [*PIP_INSTALL, "--target", str(target), str(wheel)],
+        capture_output=True,
+        text=True,
+        env=clean_pip_env(),
+        check=False,
+    )
+    assert pip.returncode == 0, pip.stdout + pip.stderr
+    info = target / "my_project-1.2.0.dist-info"
+    assert (info / "licenses" / "NOTICE").read_text() == "Notice\n"
+    from importlib.metadata import PathDistribution
+
+    installed = PathDistribution(info).metadata
+    assert installed["License-Expression"] == "Apache-2.0 OR MIT"
+    assert installed.get_all("License-File") == ["LICENSE", "NOTICE"]

@@ -234,3 +234,20 @@ def test_changed_input_detected(tmp_path):
 
     with pytest.raises(WheelError, match=r"liar\.bin changed size"):
         _write(tmp_path / "w.whl", {"a.bin": Liar()})
+
+
+def test_atomic_output_creates_a_fresh_file_and_cleans_up_when_the_rename_fails(tmp_path):
+    from ml_wheels.zipwriter import atomic_output
+
+    target = tmp_path / "out.whl"
+    (tmp_path / "victim").write_bytes(b"keep")
+    # Every name the old code (or a guess) could use is a symlink to the victim.
+    (tmp_path / "out.whl.tmp").symlink_to(tmp_path / "victim")
+    message = r"cannot write output .*out\.whl: Is a directory; remove"
+    with pytest.raises(WheelError, match=message), atomic_output(str(target)) as fp:
+        (temp,) = [p for p in tmp_path.iterdir() if p.name.startswith(".out.whl.")]
+        assert not temp.is_symlink() and temp.stat().st_size == 0
+        fp.write(b"payload")
+        target.mkdir()  # Something takes the output path while the wheel is written.
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out.whl", "out.whl.tmp", "victim"]
+    assert (tmp_path / "victim").read_bytes() == b"keep"

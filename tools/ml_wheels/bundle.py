@@ -9,7 +9,9 @@ The payload encoding does not depend on how inputs are grouped, so an
 assembled wheel is byte-identical to one written in a single pass.
 
 Bundle layout: payloads, then the index as UTF-8 JSON, then the index length
-(8 bytes, little endian), then the magic ``MLWBNDL1``.
+(8 bytes, little endian), the CRC-32 of payloads and index (4 bytes, little
+endian), then the magic ``MLWBNDL2``. The reader checks the CRC, so a
+truncated or damaged bundle is refused instead of being copied into a wheel.
 """
 
 from __future__ import annotations
@@ -17,8 +19,11 @@ from __future__ import annotations
 import json
 import os
 import struct
+import zlib
 from collections.abc import Sequence
+from typing import IO
 
+from ml_wheels.deflate import DEFLATED, STORED
 from ml_wheels.errors import WheelError
 from ml_wheels.inputs import InputMap
 from ml_wheels.pipeline import write_members
@@ -26,8 +31,11 @@ from ml_wheels.record import RecordEntry
 from ml_wheels.sources import FileSource
 from ml_wheels.zipwriter import CompressedMember, atomic_output
 
-MAGIC = b"MLWBNDL1"
-_FOOTER = struct.Struct("<Q")
+MAGIC = b"MLWBNDL2"
+_OLD_MAGIC = b"MLWBNDL1"
+_FOOTER = struct.Struct("<QI")
+_BLOCK = 1 << 20
+_HEX = frozenset("0123456789abcdef")
 
 
 class _BundleSink:
@@ -36,6 +44,7 @@ class _BundleSink:
     def __init__(self, fp: object) -> None:
         self.fp = fp
         self.offset = 0
+        self.crc32 = 0
         self.index: list[dict[str, object]] = []
         self._current: dict[str, object] = {}
 
@@ -50,6 +59,7 @@ class _BundleSink:
     def write_data(self, data: bytes) -> None:
         self.fp.write(data)  # type: ignore[attr-defined]
         self.offset += len(data)
+        self.crc32 = zlib.crc32(data, self.crc32)
 
     def finish_member(self, crc32: int, sha256: bytes, executable: bool) -> RecordEntry:
         entry = self._current
@@ -75,6 +85,8 @@ def write_bundle(
     trees: Sequence[Sequence[str]],
     level: int,
     jobs: int | None = None,
+    *,
+    keep_bazel_runpath: bool = False,
 ) -> None:
     """Compresses inputs into a bundle (``pack_wheel compress``).
 
@@ -84,24 +96,122 @@ def write_bundle(
         trees: ``(wheel path prefix, input directory)`` pairs.
         level: Compression level 0-9; must equal the wheel's.
         jobs: Worker processes for large inputs (``None``: one per CPU).
+        keep_bazel_runpath: Ship ELF files' ``_solib_*`` RUNPATH entries as they are.
     """
     inputs = InputMap(dist_info="", data_dir=None)
     for dest, src in files:
         inputs.add_file(dest, src)
     for prefix, src_dir in trees:
         inputs.add_tree(prefix, src_dir)
-    members = [(a, FileSource(inputs.files[a])) for a in sorted(inputs.files, key=str.encode)]
+    strip = not keep_bazel_runpath
+    members = [
+        (a, FileSource(inputs.files[a], strip_bazel_runpath=strip))
+        for a in sorted(inputs.files, key=str.encode)
+    ]
     with atomic_output(output) as fp:
         sink = _BundleSink(fp)
         write_members(sink, members, level, jobs)
         index = json.dumps({"level": level, "members": sink.index}, sort_keys=True).encode()
         fp.write(index)
-        fp.write(_FOOTER.pack(len(index)))
+        fp.write(_FOOTER.pack(len(index), zlib.crc32(index, sink.crc32)))
         fp.write(MAGIC)
 
 
+def _read_index(path: str) -> tuple[object, int]:
+    """Reads a bundle's JSON index; returns it and where the index starts."""
+    try:
+        with open(path, "rb") as fp:
+            size = fp.seek(0, os.SEEK_END)
+            tail = len(MAGIC) + _FOOTER.size
+            if size < tail:
+                raise WheelError(f"{path} is not a compression bundle (too short); rebuild it")
+            fp.seek(size - tail)
+            index_size, crc32 = _FOOTER.unpack(fp.read(_FOOTER.size))
+            magic = fp.read(len(MAGIC))
+            if magic != MAGIC or index_size > size - tail:
+                older = " (an older format)" if magic == _OLD_MAGIC else ""
+                raise WheelError(f"{path} is not a compression bundle{older}; rebuild it")
+            if _crc32_of(fp, size - tail) != crc32:
+                raise _corrupt(path, "its checksum does not match (truncated or damaged)")
+            index_start = size - tail - index_size
+            fp.seek(index_start)
+            raw = fp.read(index_size)
+    except OSError as exc:
+        raise WheelError(f"cannot read compression bundle {path}: {exc.strerror}") from None
+    try:
+        return json.loads(raw.decode("utf-8")), index_start
+    except (ValueError, RecursionError):
+        raise _corrupt(path, "its index is not valid JSON") from None
+
+
+def _crc32_of(fp: IO[bytes], size: int) -> int:
+    """Returns the CRC-32 of the first ``size`` bytes of ``fp``."""
+    fp.seek(0)
+    crc = 0
+    done = 0
+    while done < size:
+        block = fp.read(min(_BLOCK, size - done))
+        if not block:
+            break
+        crc = zlib.crc32(block, crc)
+        done += len(block)
+    return crc
+
+
+def _corrupt(path: str, problem: str) -> WheelError:
+    return WheelError(f"compression bundle {path} is corrupt: {problem}; rebuild it")
+
+
+def _field(path: str, entry: dict, key: str, kind: type) -> object:
+    value = entry.get(key)
+    if type(value) is not kind:
+        raise _corrupt(path, f"member field {key!r} is {value!r:.80}, not a {kind.__name__}")
+    return value
+
+
+def _member(path: str, entry: object, payload_end: int) -> tuple[str, CompressedMember]:
+    """Checks one index entry against the bundle's layout and returns its member."""
+    if not isinstance(entry, dict):
+        raise _corrupt(path, "an index entry is not an object")
+    arcname = str(_field(path, entry, "arcname", str))
+    method, crc32, size, csize, offset = (
+        int(_field(path, entry, key, int))  # type: ignore[call-overload]
+        for key in ("method", "crc32", "file_size", "compressed_size", "offset")
+    )
+    sha256 = str(_field(path, entry, "sha256", str))
+    executable = bool(_field(path, entry, "executable", bool))
+    problem = ""
+    if method not in (STORED, DEFLATED):
+        problem = f"member {arcname!r} has compression method {method}"
+    elif not 0 <= crc32 <= 0xFFFFFFFF or size < 0 or csize < 0:
+        problem = f"member {arcname!r} has a negative size or an out-of-range CRC"
+    elif not 0 <= offset <= payload_end - csize:
+        problem = f"member {arcname!r} lies outside the bundle's payload area"
+    elif method == STORED and csize != size:
+        problem = f"stored member {arcname!r} has different sizes"
+    elif len(sha256) != 64 or not set(sha256) <= _HEX:
+        problem = f"member {arcname!r} has a malformed sha256"
+    if problem:
+        raise _corrupt(path, problem)
+    member = CompressedMember(
+        method=method,
+        crc32=crc32,
+        compressed_size=csize,
+        file_size=size,
+        sha256=bytes.fromhex(sha256),
+        executable=executable,
+        path=path,
+        offset=offset,
+    )
+    return arcname, member
+
+
 def read_bundle(path: str, level: int) -> dict[str, CompressedMember]:
-    """Reads a bundle's index.
+    """Reads a bundle's index and checks it against the bundle's layout.
+
+    Every field is type- and range-checked, and every payload must lie in the
+    bundle's payload area, so a truncated or damaged bundle is refused here
+    rather than copied into a wheel.
 
     Args:
         path: The bundle file.
@@ -111,37 +221,21 @@ def read_bundle(path: str, level: int) -> dict[str, CompressedMember]:
         Wheel path -> member (its payload is read from ``path`` when written).
 
     Raises:
-        WheelError: If the file is not a bundle, is truncated, or has another level.
+        WheelError: If the file is not a bundle, is truncated or corrupt, or
+            has another level.
     """
-    try:
-        with open(path, "rb") as fp:
-            size = fp.seek(0, os.SEEK_END)
-            tail = len(MAGIC) + _FOOTER.size
-            if size < tail:
-                raise WheelError(f"{path} is not a compression bundle (too short); rebuild it")
-            fp.seek(size - tail)
-            (index_size,) = _FOOTER.unpack(fp.read(_FOOTER.size))
-            if fp.read(len(MAGIC)) != MAGIC or index_size > size - tail:
-                raise WheelError(f"{path} is not a compression bundle; rebuild it")
-            fp.seek(size - tail - index_size)
-            index = json.loads(fp.read(index_size))
-    except OSError as exc:
-        raise WheelError(f"cannot read compression bundle {path}: {exc.strerror}") from None
+    index, payload_end = _read_index(path)
+    if not isinstance(index, dict) or not isinstance(index.get("members"), list):
+        raise _corrupt(path, "its index has no member list")
     if index.get("level") != level:
         raise WheelError(
-            f"compression bundle {path} was made at level {index.get('level')}, the wheel "
+            f"compression bundle {path} was made at level {index.get('level')!r:.20}, the wheel "
             f"uses {level}; rebuild it"
         )
     members: dict[str, CompressedMember] = {}
     for entry in index["members"]:
-        members[entry["arcname"]] = CompressedMember(
-            method=entry["method"],
-            crc32=entry["crc32"],
-            compressed_size=entry["compressed_size"],
-            file_size=entry["file_size"],
-            sha256=bytes.fromhex(entry["sha256"]),
-            executable=entry["executable"],
-            path=path,
-            offset=entry["offset"],
-        )
+        arcname, member = _member(path, entry, payload_end)
+        if arcname in members:
+            raise _corrupt(path, f"member {arcname!r} is listed twice")
+        members[arcname] = member
     return members

@@ -62,44 +62,120 @@ def _stat_regular(path: str, flag: str) -> None:
         raise WheelError(f"{flag} input {path} is not a regular file; pass files only")
 
 
-def walk_tree(src_dir: str, flag: str = "--tree") -> list[tuple[str, str]]:
+# Bounds on a tree's expansion through directory symlinks: a lattice of
+# symlinks (each level linking twice to the next) expands exponentially
+# without any loop, so both the total and the repeats are capped.
+MAX_TREE_ENTRIES = 1_000_000
+MAX_DIRECTORY_PATHS = 64
+
+
+class _Frame:
+    """One directory being listed: its remaining names and its ancestors."""
+
+    def __init__(
+        self, directory: str, rel: str, ancestors: frozenset[tuple[int, int]], names: list[str]
+    ) -> None:
+        self.directory = directory
+        self.rel = rel
+        self.ancestors = ancestors
+        self.names = iter(names)
+
+
+class _TreeWalk:
+    """The state of one ``walk_tree`` call (entries seen, visits per directory)."""
+
+    def __init__(self, src_dir: str, flag: str, max_entries: int, max_paths: int) -> None:
+        self.src_dir = src_dir
+        self.flag = flag
+        self.max_entries = max_entries
+        self.max_paths = max_paths
+        self.entries = 0
+        self.visits: dict[tuple[int, int], int] = {}
+
+    def _fail(self, problem: str) -> WheelError:
+        return WheelError(f"{self.flag} input {self.src_dir} {problem}")
+
+    def enter(self, directory: str, rel: str, ancestors: frozenset[tuple[int, int]]) -> _Frame:
+        """Checks a directory against loops and the caps; returns its frame.
+
+        Raises:
+            WheelError: On a loop, too many paths to one directory, too many
+                entries in all, or an unreadable directory.
+        """
+        try:
+            st = os.stat(directory)
+            with os.scandir(directory) as it:
+                names = sorted(entry.name for entry in it)
+        except OSError as exc:
+            raise self._fail(
+                f"has a directory {directory} that cannot be read: {exc.strerror}; "
+                "fix its permissions"
+            ) from None
+        key = (st.st_dev, st.st_ino)
+        if key in ancestors:
+            raise self._fail(f"has a symlink loop at {directory}; remove the loop")
+        self.visits[key] = self.visits.get(key, 0) + 1
+        if self.visits[key] > self.max_paths:
+            raise self._fail(
+                f"reaches directory {directory} through more than {self.max_paths} paths of "
+                "directory symlinks (it expands exponentially); replace the repeated "
+                "symlinks by one, or add that directory once with its own --tree"
+            )
+        self.entries += len(names)
+        if self.entries > self.max_entries:
+            raise self._fail(
+                f"expands to more than {self.max_entries} entries (at {directory}); check "
+                "its directory symlinks, or split it into several --tree inputs"
+            )
+        return _Frame(directory, rel, ancestors | {key}, names)
+
+
+def walk_tree(
+    src_dir: str,
+    flag: str = "--tree",
+    *,
+    max_entries: int = MAX_TREE_ENTRIES,
+    max_paths: int = MAX_DIRECTORY_PATHS,
+) -> list[tuple[str, str]]:
     """Lists every regular file under a directory, following symlinks.
+
+    The walk is iterative (no recursion limit) and bounded: a directory that
+    is its own ancestor is a loop, and neither the total number of entries nor
+    the number of paths reaching one directory may exceed the caps.
 
     Args:
         src_dir: The directory (or a symlink to one).
         flag: What the directory was given as, for error messages.
+        max_entries: Most directory entries listed in all.
+        max_paths: Most paths through which one directory may be reached.
 
     Returns:
-        ``(relative path with '/' as UTF-8 text, path)`` pairs, sorted by name.
+        ``(relative path with '/' as UTF-8 text, path)`` pairs, in depth-first
+        order of sorted names.
 
     Raises:
-        WheelError: On a dangling symlink, a non-regular file or a symlink loop.
+        WheelError: On a dangling symlink, a non-regular file, a symlink loop
+            or an expansion over the caps.
     """
     if not os.path.isdir(src_dir):
         raise WheelError(f"{flag} input {src_dir} is not a directory; pass a directory")
+    walk = _TreeWalk(src_dir, flag, max_entries, max_paths)
     found: list[tuple[str, str]] = []
-
-    def visit(directory: str, rel: str, ancestors: frozenset[tuple[int, int]]) -> None:
-        st = os.stat(directory)
-        key = (st.st_dev, st.st_ino)
-        if key in ancestors:
-            raise WheelError(
-                f"{flag} input {src_dir} has a symlink loop at {directory}; remove the loop"
-            )
-        ancestors = ancestors | {key}
-        with os.scandir(directory) as it:
-            names = sorted(entry.name for entry in it)
-        for name in names:
-            path = os.path.join(directory, name)
-            text = wheel_text(name, f"file name in {directory}:")
-            child_rel = f"{rel}/{text}" if rel else text
-            if os.path.isdir(path):
-                visit(path, child_rel, ancestors)
-            else:
-                _stat_regular(path, flag)
-                found.append((child_rel, path))
-
-    visit(src_dir, "", frozenset())
+    stack = [walk.enter(src_dir, "", frozenset())]
+    while stack:
+        frame = stack[-1]
+        name = next(frame.names, None)
+        if name is None:
+            stack.pop()
+            continue
+        path = os.path.join(frame.directory, name)
+        text = wheel_text(name, f"file name in {frame.directory}:")
+        child_rel = f"{frame.rel}/{text}" if frame.rel else text
+        if os.path.isdir(path):
+            stack.append(walk.enter(path, child_rel, frame.ancestors))
+        else:
+            _stat_regular(path, flag)
+            found.append((child_rel, path))
     return found
 
 
@@ -192,9 +268,11 @@ class InputMap:
         """Adds ``--distinfo-file NAME SRC`` at ``<dist-info>/NAME``."""
         name = wheel_text(name, "--distinfo-file name")
         validate_arcname(name)
-        if name in _RESERVED_DIST_INFO:
+        top = name.split("/", 1)[0]
+        if top in _RESERVED_DIST_INFO:
+            what = "is" if top == name else f"puts a file under {top!r}, which is"
             raise WheelError(
-                f"--distinfo-file {name!r} is written by the packer itself; remove it or "
+                f"--distinfo-file {name!r} {what} written by the packer itself; remove it or "
                 "give it another name"
             )
         _stat_regular(src, "--distinfo-file")

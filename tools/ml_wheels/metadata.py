@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
+from packaging.licenses import InvalidLicenseExpression, canonicalize_license_expression
 from packaging.markers import Marker
 from packaging.requirements import InvalidRequirement, Requirement
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
@@ -13,20 +15,27 @@ from packaging.specifiers import InvalidSpecifier, SpecifierSet
 from ml_wheels import __version__
 from ml_wheels.errors import WheelError
 from ml_wheels.naming import (
+    NAME_RE,
     expand_tags,
     is_purelib,
     normalize_distribution,
     normalize_version,
     validate_build_tag,
 )
+from ml_wheels.wheelpath import path_problem
 
 METADATA_VERSION = "2.1"
+"""The Metadata-Version of a METADATA without 2.4 fields (as before 2.4 existed)."""
+METADATA_VERSION_LICENSE = "2.4"
+"""The Metadata-Version that ``License-Expression`` and ``License-File`` need (PEP 639)."""
 GENERATOR = f"rules_ml_wheels {__version__}"
 
-_EXTRA_RE = re.compile(r"^([A-Z0-9]|[A-Z0-9][A-Z0-9._-]*[A-Z0-9])$", re.IGNORECASE)
-_GROUP_RE = re.compile(r"^\w+([.-]\w+)*$")
-_OBJECT_REF_RE = re.compile(r"^\w+(\.\w+)*(\s*:\s*\w+(\.\w+)*)?$")
-_ENTRY_EXTRAS_RE = re.compile(r"^(?P<ref>[^\[]*?)\s*(\[(?P<extras>[^\]]*)\])?$")
+# All patterns are used with fullmatch: "$" would accept a trailing newline.
+_GROUP_RE = re.compile(r"[A-Za-z0-9_]+(?:[.-][A-Za-z0-9_]+)*", re.ASCII)
+_OBJECT_REF_RE = re.compile(r"\w+(?:\.\w+)*(?:[ \t]*:[ \t]*\w+(?:\.\w+)*)?")
+_ENTRY_EXTRAS_RE = re.compile(r"(?P<ref>[^\[]*?)[ \t]*(?:\[(?P<extras>[^\]]*)\])?")
+# Cc: C0/C1 controls (tab, CR, LF, ...); Cs: surrogates; Zl/Zp: U+2028/U+2029.
+_FORBIDDEN_CATEGORIES = frozenset({"Cc", "Cs", "Zl", "Zp"})
 
 _CONTENT_TYPES = {
     ".md": "text/markdown",
@@ -50,7 +59,11 @@ class Metadata:
         homepage: Home-page URL.
         author: Author name.
         author_email: Author e-mail.
-        license: License expression or name.
+        maintainer: Maintainer name.
+        maintainer_email: Maintainer e-mail.
+        license: Free-text license (``License``); not with ``license_expression``.
+        license_expression: SPDX license expression (``License-Expression``).
+        license_files: Paths below ``<dist-info>/licenses/`` (``License-File``).
         keywords: Keywords, joined by commas.
         classifiers: Trove classifiers.
         project_urls: ``(label, url)`` pairs.
@@ -68,7 +81,11 @@ class Metadata:
     homepage: str = ""
     author: str = ""
     author_email: str = ""
+    maintainer: str = ""
+    maintainer_email: str = ""
     license: str = ""
+    license_expression: str = ""
+    license_files: Sequence[str] = ()
     keywords: Sequence[str] = ()
     classifiers: Sequence[str] = ()
     project_urls: Sequence[tuple[str, str]] = ()
@@ -78,12 +95,27 @@ class Metadata:
 
 
 def _single_line(field_name: str, value: str) -> str:
+    """Checks one header value and returns it stripped.
+
+    The one check every METADATA and entry_points.txt value goes through: a
+    line break would end the header and start another (an injected field), and
+    installers print these values.
+
+    Raises:
+        WheelError: Naming the field, if ``value`` is not a string or holds a
+            line break or other control character.
+    """
     if not isinstance(value, str):
         raise WheelError(f"metadata field {field_name} must be a string, got {value!r}")
-    if "\n" in value or "\r" in value:
-        raise WheelError(
-            f"metadata field {field_name} contains a newline; write it on a single line"
-        )
+    for char in value:
+        if unicodedata.category(char) in _FORBIDDEN_CATEGORIES:
+            if char in "\n\r":
+                raise WheelError(
+                    f"metadata field {field_name} contains a newline; write it on a single line"
+                )
+            raise WheelError(
+                f"metadata field {field_name} contains the control character {char!r}; remove it"
+            )
     return value.strip()
 
 
@@ -93,12 +125,12 @@ def normalize_extra(extra: str) -> str:
     Raises:
         WheelError: If the name is not a valid extra name.
     """
-    if not isinstance(extra, str) or not _EXTRA_RE.match(extra):
+    if not isinstance(extra, str) or not NAME_RE.fullmatch(extra):
         raise WheelError(
             f"extra name {extra!r} is not valid; use letters, digits and '-', '_', '.' "
             "between them, e.g. 'cuda12'"
         )
-    return re.sub(r"[-_.]+", "-", extra).lower()
+    return re.sub(r"[-_.]+", "-", extra, flags=re.ASCII).lower()
 
 
 def parse_requirement(text: str, where: str = "Requires-Dist") -> Requirement:
@@ -153,8 +185,74 @@ def infer_content_type(filename: str) -> str:
     return "text/plain"
 
 
+def _license_expression(meta: Metadata) -> str:
+    """Validates ``License-Expression`` and returns its canonical SPDX form.
+
+    Raises:
+        WheelError: If the expression is not valid SPDX, or ``License`` or a
+            ``License ::`` classifier is given with it (PEP 639 forbids both).
+    """
+    text = _single_line("License-Expression", meta.license_expression)
+    if not text:
+        return ""
+    try:
+        canonical = str(canonicalize_license_expression(text))
+    except InvalidLicenseExpression as exc:
+        raise WheelError(
+            f"metadata field License-Expression {text!r} is not a valid SPDX license "
+            f"expression ({exc}); write e.g. 'Apache-2.0' or 'MIT OR Apache-2.0'"
+        ) from None
+    if _single_line("License", meta.license):
+        raise WheelError(
+            "metadata fields License and License-Expression are both set; core metadata 2.4 "
+            "allows only one: remove license and keep license_expression"
+        )
+    for classifier in meta.classifiers:
+        if isinstance(classifier, str) and classifier.strip().startswith("License ::"):
+            raise WheelError(
+                f"metadata field Classifier {classifier.strip()!r} is a license classifier, "
+                "which PEP 639 forbids next to License-Expression; remove the classifier"
+            )
+    return canonical
+
+
+def _license_files(meta: Metadata) -> list[str]:
+    """Validates the ``License-File`` paths (relative to ``<dist-info>/licenses/``).
+
+    Raises:
+        WheelError: If a path is not a valid wheel path or is listed twice.
+    """
+    if isinstance(meta.license_files, str):
+        raise WheelError("metadata field License-File must be a list of paths, not one string")
+    paths: list[str] = []
+    for entry in meta.license_files:
+        path = _single_line("License-File", entry)
+        problem = path_problem(path)
+        if problem:
+            raise WheelError(
+                f"metadata field License-File {path!r} {problem}; name a file below "
+                "the .dist-info licenses/ directory"
+            )
+        if path in paths:
+            raise WheelError(f"metadata field License-File lists {path!r} twice; list it once")
+        paths.append(path)
+    return sorted(paths, key=lambda p: p.encode("utf-8"))
+
+
+def metadata_version(meta: Metadata) -> str:
+    """The lowest Metadata-Version that has every field ``meta`` uses.
+
+    2.1 (``Description-Content-Type``, ``Provides-Extra``) unless
+    ``License-Expression`` or ``License-File`` is used, which need 2.4.
+    ``Dynamic`` (2.2) is never written: every field is final.
+    """
+    if meta.license_expression or meta.license_files:
+        return METADATA_VERSION_LICENSE
+    return METADATA_VERSION
+
+
 def render_metadata(meta: Metadata) -> str:
-    """Renders METADATA (Metadata-Version 2.1) in a fixed field order.
+    """Renders METADATA in a fixed field order, with the lowest Metadata-Version that fits.
 
     Empty optional fields are omitted.
 
@@ -169,8 +267,10 @@ def render_metadata(meta: Metadata) -> str:
     """
     normalize_distribution(meta.name)
     version = normalize_version(meta.version)
+    license_expression = _license_expression(meta)
+    license_files = _license_files(meta)
     lines = [
-        f"Metadata-Version: {METADATA_VERSION}",
+        f"Metadata-Version: {metadata_version(meta)}",
         f"Name: {_single_line('Name', meta.name)}",
         f"Version: {version}",
     ]
@@ -184,7 +284,12 @@ def render_metadata(meta: Metadata) -> str:
     add("Home-page", meta.homepage)
     add("Author", meta.author)
     add("Author-email", meta.author_email)
+    add("Maintainer", meta.maintainer)
+    add("Maintainer-email", meta.maintainer_email)
     add("License", meta.license)
+    add("License-Expression", license_expression)
+    for path in license_files:
+        add("License-File", path)
     keywords = [_single_line("Keywords", k) for k in meta.keywords]
     for keyword in keywords:
         if not keyword or "," in keyword:
@@ -286,8 +391,9 @@ def _parse_entry_point(group: str, entry: str) -> tuple[str, str]:
             f"entry point {entry!r} in group {group!r} must be 'name = module:attr', "
             "e.g. 'mytool = pkg.cli:main'"
         )
+    _single_line(f"entry_points.txt [{group}]", entry)
     name, value = (part.strip() for part in entry.split("=", 1))
-    if not name or "[" in name or "=" in name or "\n" in entry or "\r" in entry:
+    if not name or "[" in name or "=" in name:
         raise WheelError(
             f"entry point name {name!r} in group {group!r} is not valid; it must be "
             "non-empty and contain no '=', '[' or newline"
@@ -297,9 +403,9 @@ def _parse_entry_point(group: str, entry: str) -> tuple[str, str]:
             f"script name {name!r} in group {group!r} contains a path separator; "
             "use a plain file name"
         )
-    match = _ENTRY_EXTRAS_RE.match(value)
+    match = _ENTRY_EXTRAS_RE.fullmatch(value)
     ref = match.group("ref") if match else ""
-    if not match or not _OBJECT_REF_RE.match(ref):
+    if not match or not _OBJECT_REF_RE.fullmatch(ref):
         raise WheelError(
             f"entry point {name!r} in group {group!r} has value {value!r}; it must be "
             "'module.sub:attr.attr' optionally followed by '[extras]'"
@@ -329,7 +435,7 @@ def render_entry_points(entry_points: Mapping[str, Sequence[str]]) -> str:
     sections = []
     for group in sorted(entry_points):
         entries = entry_points[group]
-        if not isinstance(group, str) or not _GROUP_RE.match(group):
+        if not isinstance(group, str) or not _GROUP_RE.fullmatch(group):
             raise WheelError(
                 f"entry point group {group!r} is not valid; use a dotted name such as "
                 "'console_scripts'"

@@ -10,11 +10,17 @@ from packaging.version import InvalidVersion, Version
 
 from ml_wheels.errors import WheelError
 
-_NAME_RE = re.compile(r"^([A-Z0-9]|[A-Z0-9][A-Z0-9._-]*[A-Z0-9])$", re.IGNORECASE)
+# Every pattern is used with fullmatch (a "$" would accept a trailing newline)
+# and spells its letters out under re.ASCII: re.IGNORECASE alone lets "\u017f"
+# (long s) match "s" and the Kelvin sign match "k", names pip refuses.
+NAME_RE = re.compile(r"[A-Za-z0-9]|[A-Za-z0-9][A-Za-z0-9._-]*[A-Za-z0-9]", re.ASCII)
+"""A PEP 508 distribution (and extra) name; use with ``fullmatch``."""
 # One tag set: lower-case words joined by "." (the compressed tag set syntax).
-_TAG_SET_RE = re.compile(r"^[a-z0-9_]+(\.[a-z0-9_]+)*$")
-_BUILD_RE = re.compile(r"^[0-9][A-Za-z0-9_.]*$")
+_TAG_SET_RE = re.compile(r"[a-z0-9_]+(?:\.[a-z0-9_]+)*", re.ASCII)
+_BUILD_RE = re.compile(r"[0-9][A-Za-z0-9_.]*", re.ASCII)
 
+MAX_FILENAME_BYTES = 255
+"""ext4, XFS, btrfs, APFS and NTFS refuse longer file names (the wheel's own, too)."""
 VERSION_EXAMPLES = "1.2.3, 2.19.0rc1, 2.19.0.dev20250107+abc"
 
 
@@ -30,12 +36,12 @@ def normalize_distribution(name: str) -> str:
     Raises:
         WheelError: If ``name`` is not a valid PEP 508 name.
     """
-    if not isinstance(name, str) or not _NAME_RE.match(name):
+    if not isinstance(name, str) or not NAME_RE.fullmatch(name):
         raise WheelError(
             f"distribution name {name!r} is not a valid PEP 508 name; use letters, digits "
             "and '.', '-', '_' between them, e.g. 'my-project'"
         )
-    return re.sub(r"[-_.]+", "_", name).lower()
+    return re.sub(r"[-_.]+", "_", name, flags=re.ASCII).lower()
 
 
 def normalize_version(version: str) -> str:
@@ -88,7 +94,7 @@ def validate_tag_set(kind: str, value: str) -> list[str]:
     Raises:
         WheelError: If the set is malformed or names one tag twice.
     """
-    if not isinstance(value, str) or not _TAG_SET_RE.match(value):
+    if not isinstance(value, str) or not _TAG_SET_RE.fullmatch(value):
         raise WheelError(
             f"{kind} tag {value!r} is not valid; use lower-case letters, digits and '_', "
             "with '.' between alternatives, e.g. 'cp311', 'none', 'manylinux_2_17_x86_64'"
@@ -101,7 +107,7 @@ def validate_tag_set(kind: str, value: str) -> list[str]:
 
 def validate_build_tag(build: str) -> str:
     """Validates a wheel build tag (must start with a digit, no ``-``)."""
-    if not _BUILD_RE.match(build):
+    if not isinstance(build, str) or not _BUILD_RE.fullmatch(build):
         raise WheelError(
             f"build tag {build!r} is not valid; it must start with a digit and contain only "
             "letters, digits, '_' and '.', e.g. '1' or '2_abc'"
@@ -198,6 +204,12 @@ def wheel_filename(
         parts.append(validate_build_tag(build))
     parts += [python_tag, abi_tag, platform_tag]
     filename = "-".join(parts) + ".whl"
+    if len(filename.encode("utf-8")) > MAX_FILENAME_BYTES:
+        raise WheelError(
+            f"wheel file name {filename[:40]}...{filename[-24:]} is "
+            f"{len(filename.encode('utf-8'))} bytes, longer than the {MAX_FILENAME_BYTES} "
+            "that file systems allow; shorten the distribution name, version or tags"
+        )
     # Round trip through packaging so that what we write is what installers read.
     try:
         p_name, p_ver, p_build, p_tags = parse_wheel_filename(filename)

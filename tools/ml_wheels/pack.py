@@ -25,7 +25,15 @@ from ml_wheels.pipeline import write_members
 from ml_wheels.record import RecordEntry, canonical_order, render_record
 from ml_wheels.sources import BytesSource, FileSource, Source
 from ml_wheels.spec import WheelSpec, check_spec_names, load_spec
-from ml_wheels.zipwriter import ZIP64_LIMIT, CompressedMember, ZipWriter, atomic_output
+from ml_wheels.zipwriter import (
+    ZIP64_LIMIT,
+    CompressedMember,
+    ZipWriter,
+    atomic_output,
+    check_output_path,
+    create_temp_beside,
+    replace_output,
+)
 
 # Signatures over the old RECORD are invalid once RECORD is regenerated.
 _DROPPED_DIST_INFO = ("RECORD", "RECORD.jws", "RECORD.p7s")
@@ -101,8 +109,13 @@ def write_wheel(
         members[arcname] = BytesSource(data, arcname)
     record_name = f"{dist_info}/RECORD"
     members.pop(record_name, None)
-    check_file_dir_conflicts([*members, *precompressed])
+    # RECORD is written last, but it is a file of the wheel like the others:
+    # "<dist-info>/RECORD/x" would make installers create a directory there.
+    check_file_dir_conflicts([*members, *precompressed, record_name])
     order = canonical_order([*members, *precompressed], dist_info)
+    check_output_path(output)
+    if dist_info_out is not None:
+        check_dist_info_out(dist_info_out)
     with atomic_output(output) as fp:
         writer = ZipWriter(fp, zip64_threshold=zip64_threshold)
         # Runs of members to encode go to the (parallel) pipeline together.
@@ -118,25 +131,65 @@ def write_wheel(
         record = render_record(writer.records, record_name)
         write_members(writer, [(record_name, BytesSource(record, record_name))], level, 1)
         writer.close()
-    if dist_info_out is not None:
-        _write_dist_info(dist_info_out, dist_info, members, record)
+        # Inside the wheel's atomic_output: if these fail, no wheel is left either.
+        if dist_info_out is not None:
+            _write_dist_info(dist_info_out, dist_info, members, record)
     return writer.records
+
+
+def check_dist_info_out(out_dir: str) -> None:
+    """Refuses a ``--dist-info-out`` that exists and is not a directory, before any work.
+
+    Raises:
+        WheelError: Naming the path.
+    """
+    if os.path.lexists(out_dir) and not os.path.isdir(out_dir):
+        raise WheelError(
+            f"--dist-info-out {out_dir} exists and is not a directory; remove it or pass a "
+            "directory"
+        )
+
+
+def _make_dirs(directory: str) -> None:
+    try:
+        os.makedirs(directory, exist_ok=True)
+    except OSError as exc:
+        raise WheelError(
+            f"cannot create directory {directory}: {exc.strerror}; remove what is in the way "
+            "or choose another path"
+        ) from None
 
 
 def _write_dist_info(
     out_dir: str, dist_info: str, members: Mapping[str, Source], record: bytes
 ) -> None:
-    """Writes the ``.dist-info`` members (the same bytes as in the wheel) to a directory."""
+    """Writes the ``.dist-info`` members (the same bytes as in the wheel) to a directory.
+
+    Every file is first written to an exclusively created temporary file, then
+    all are renamed into place, so a failure leaves no partial file.
+    """
     prefix = dist_info + "/"
     contents = {a[len(prefix) :]: members[a] for a in members if a.startswith(prefix)}
     contents["RECORD"] = BytesSource(record, prefix + "RECORD")
-    for rel, source in sorted(contents.items()):
-        path = os.path.join(out_dir, *rel.split("/"))
-        os.makedirs(os.path.dirname(path), exist_ok=True)
-        stream, _ = source.open()
-        with stream, open(path, "wb") as out:
-            while block := stream.read(1 << 20):
-                out.write(block)
+    staged: list[tuple[str, str]] = []
+    try:
+        for rel, source in sorted(contents.items()):
+            path = os.path.join(out_dir, *rel.split("/"))
+            _make_dirs(os.path.dirname(path))
+            check_output_path(path)
+            fd, tmp = create_temp_beside(path)
+            staged.append((tmp, path))
+            stream, _ = source.open()
+            with stream, os.fdopen(fd, "wb") as out:
+                while block := stream.read(1 << 20):
+                    out.write(block)
+        for tmp, path in staged:
+            replace_output(tmp, path)
+    except BaseException:
+        for tmp, _ in staged:
+            with contextlib.suppress(OSError):
+                os.unlink(tmp)
+        raise
 
 
 def read_description(path: str) -> str:
@@ -156,6 +209,26 @@ def read_description(path: str) -> str:
         raise WheelError(
             f"description_file {path} is not valid UTF-8 (byte {exc.start}); save it as UTF-8"
         ) from None
+
+
+def check_license_files(spec: WheelSpec, arcnames: Iterable[str]) -> None:
+    """Checks that every ``License-File`` of the spec is in ``<dist-info>/licenses/``.
+
+    Args:
+        spec: The parsed spec.
+        arcnames: The wheel paths supplied (``--distinfo-file`` ones included).
+
+    Raises:
+        WheelError: Naming the first license file that no input supplies.
+    """
+    prefix = f"{spec.dist_info}/licenses/"
+    supplied = {a[len(prefix) :] for a in arcnames if a.startswith(prefix)}
+    for path in spec.metadata.license_files:
+        if path not in supplied:
+            raise WheelError(
+                f"metadata field License-File {path!r} names no file of the wheel; add "
+                f"--distinfo-file licenses/{path} SRC (the rule's license_files does)"
+            )
 
 
 def spec_dist_info_files(spec: WheelSpec) -> dict[str, bytes]:
@@ -187,6 +260,8 @@ def pack_spec(
     distinfo_files: Sequence[Sequence[str]] = (),
     jobs: int | None = None,
     dist_info_out: str | None = None,
+    *,
+    keep_bazel_runpath: bool = False,
 ) -> str:
     """Spec mode: builds a wheel from a spec and explicit inputs.
 
@@ -197,6 +272,8 @@ def pack_spec(
         trees: ``(wheel path prefix, input directory)`` pairs.
         distinfo_files: ``(name under .dist-info, input file)`` pairs.
         jobs: Worker processes (``None``: one per CPU).
+        dist_info_out: Also write the ``.dist-info`` files into this directory.
+        keep_bazel_runpath: Ship ELF files' ``_solib_*`` RUNPATH entries as they are.
 
     Returns:
         The written wheel's path.
@@ -206,7 +283,12 @@ def pack_spec(
         check_spec_names(spec)
         inputs = build_input_map(spec.dist_info, spec.data_dir, files, trees, distinfo_files)
         generated = spec_dist_info_files(spec)
-        payload = {arcname: FileSource(path) for arcname, path in inputs.files.items()}
+        check_license_files(spec, inputs.files)
+        strip = not keep_bazel_runpath
+        payload = {
+            arcname: FileSource(path, strip_bazel_runpath=strip)
+            for arcname, path in inputs.files.items()
+        }
         write_wheel(
             output,
             spec.dist_info,
@@ -259,6 +341,7 @@ def assemble_spec(
                 precompressed[arcname] = member
                 origin[arcname] = bundle
         generated = spec_dist_info_files(spec)
+        check_license_files(spec, inputs.files)
         payload = {arcname: FileSource(path) for arcname, path in inputs.files.items()}
         write_wheel(
             output,
@@ -279,6 +362,26 @@ def _parse_headers(path: str) -> email.message.Message:
             return email.parser.BytesParser(policy=email.policy.compat32).parse(f)
     except OSError as exc:
         raise WheelError(f"cannot read {path}: {exc.strerror}") from None
+
+
+def _read_utf8(path: str) -> str:
+    """Reads a text file that must be UTF-8 (a wheel's WHEEL file).
+
+    Raises:
+        WheelError: Naming the file if it is unreadable or not UTF-8.
+    """
+    try:
+        with open(path, "rb") as f:
+            raw = f.read()
+    except OSError as exc:
+        raise WheelError(f"cannot read {path}: {exc.strerror}") from None
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise WheelError(
+            f"{path} is not valid UTF-8 (byte {exc.start}); save it as UTF-8 to change its "
+            "Build with --build-number"
+        ) from None
 
 
 def _set_build(wheel_text: str, build: str) -> str:
@@ -364,14 +467,17 @@ def pack_directory(
             if rest in _DROPPED_DIST_INFO:
                 continue
             if rest == "WHEEL" and build != (str(existing_build).strip() if existing_build else ""):
-                with open(path, encoding="utf-8") as f:
-                    generated["WHEEL"] = _set_build(f.read(), build).encode("utf-8")
+                generated["WHEEL"] = _set_build(_read_utf8(path), build).encode("utf-8")
                 continue
             rel = f"{new_info}/{rest}"
         elif top == old_data_text:
             rel = f"{new_data}/{rest}"
         payload[rel] = FileSource(path)
-    os.makedirs(dest_dir, exist_ok=True)
+    if os.path.lexists(dest_dir) and not os.path.isdir(dest_dir):
+        raise WheelError(
+            f"--dest-dir {dest_dir} exists and is not a directory; remove it or pass a directory"
+        )
+    _make_dirs(dest_dir)
     output = os.path.join(dest_dir, filename)
     write_wheel(output, new_info, payload, generated, level, jobs)
     return output

@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
+import signal
 import sys
-from collections.abc import Sequence
+import threading
+from collections.abc import Iterator, Sequence
+from types import FrameType
 
 from ml_wheels import __version__
 from ml_wheels.bundle import write_bundle
@@ -154,6 +158,16 @@ def _add_common(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def _add_keep_runpath(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--keep-bazel-runpath",
+        action="store_true",
+        help="ship ELF inputs' RUNPATH/RPATH entries into Bazel's output tree "
+        "(a '_solib_<cpu>' component) as they are; by default they are removed "
+        "in place (same size, other entries kept in order)",
+    )
+
+
 def build_parser() -> argparse.ArgumentParser:
     """Returns the argument parser with its three subcommands."""
     parser = argparse.ArgumentParser(
@@ -173,6 +187,7 @@ def build_parser() -> argparse.ArgumentParser:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     _add_common(spec)
+    _add_keep_runpath(spec)
 
     compress = sub.add_parser(
         "compress",
@@ -194,6 +209,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--jobs", type=_jobs, default=None, metavar="N", help="compression processes"
     )
     _add_inputs(compress)
+    _add_keep_runpath(compress)
 
     assemble = sub.add_parser(
         "assemble",
@@ -292,13 +308,71 @@ def expand_param_files(argv: Sequence[str], depth: int = 0) -> list[str]:
         lines = raw.split(b"\n")
         if lines and lines[-1] == b"":
             lines.pop()
+        for number, line in enumerate(lines, 1):
+            if b"\0" in line:
+                raise WheelError(
+                    f"param file {arg[1:]} line {number} contains a NUL byte; an argument "
+                    "cannot contain NUL, fix what writes the file"
+                )
         decoded = [os.fsdecode(line[:-1] if line.endswith(b"\r") else line) for line in lines]
         out += expand_param_files(decoded, depth + 1)
     return out
 
 
+class Interrupted(BaseException):
+    """SIGTERM or SIGINT arrived: unwinds like an error, so partial outputs are removed."""
+
+    def __init__(self, signum: int) -> None:
+        """Records the signal number."""
+        super().__init__(signum)
+        self.signum = signum
+
+
+@contextlib.contextmanager
+def signals_raise() -> Iterator[None]:
+    """Turns SIGTERM and SIGINT into ``Interrupted`` while the block runs.
+
+    Bazel sends SIGTERM to cancel an action; without this the process dies
+    without unwinding and leaves its temporary outputs behind. Worker processes
+    forked while the block runs get the default action back before handling
+    the signal, so they just exit. The previous handlers are restored at exit.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    owner = os.getpid()
+
+    def handler(signum: int, frame: FrameType | None) -> None:
+        if os.getpid() != owner:
+            signal.signal(signum, signal.SIG_DFL)
+            os.kill(os.getpid(), signum)
+            return
+        raise Interrupted(signum)
+
+    previous = {sig: signal.signal(sig, handler) for sig in (signal.SIGTERM, signal.SIGINT)}
+    try:
+        yield
+    finally:
+        for sig, old in previous.items():
+            signal.signal(sig, old)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    """Runs the CLI; returns the exit status (2 on a user error)."""
+    """Runs the CLI; returns the exit status (2 on a user error, 128+N on signal N)."""
+    try:
+        with signals_raise():
+            return _run(argv)
+    except Interrupted as exc:
+        name = signal.Signals(exc.signum).name
+        print(
+            f"pack_wheel: error: interrupted by {name}; partial outputs were removed",
+            file=sys.stderr,
+        )
+        return 128 + exc.signum
+
+
+def _run(argv: Sequence[str] | None) -> int:
+    """Parses the arguments and runs the subcommand; returns the exit status."""
     parser = build_parser()
     try:
         args = parser.parse_args(expand_param_files(sys.argv[1:] if argv is None else argv))
@@ -311,9 +385,17 @@ def main(argv: Sequence[str] | None = None) -> int:
                 args.distinfo_file,
                 args.jobs,
                 args.dist_info_out,
+                keep_bazel_runpath=args.keep_bazel_runpath,
             )
         elif args.command == "compress":
-            write_bundle(args.output, args.file, args.tree, args.compression_level, args.jobs)
+            write_bundle(
+                args.output,
+                args.file,
+                args.tree,
+                args.compression_level,
+                args.jobs,
+                keep_bazel_runpath=args.keep_bazel_runpath,
+            )
         elif args.command == "assemble":
             if args.file or args.tree:
                 raise WheelError("assemble takes inputs only through --bundle; compress them first")

@@ -5,7 +5,9 @@ from __future__ import annotations
 import io
 import os
 import zipfile
-from typing import IO, Protocol
+from typing import IO, Protocol, cast
+
+from ml_wheels.runpath import PatchedStream, runpath_patches
 
 
 class Source(Protocol):
@@ -25,15 +27,24 @@ class Source(Protocol):
 
 
 class FileSource:
-    """A file on disk; symlinks are followed (Bazel presents inputs as symlinks)."""
+    """A file on disk; symlinks are followed (Bazel presents inputs as symlinks).
 
-    def __init__(self, path: str) -> None:
+    With ``strip_bazel_runpath``, an ELF file's content is presented without
+    the ``_solib_*`` entries of its RUNPATH/RPATH (see ``ml_wheels.runpath``):
+    the same size, only those bytes differ, so checksums, RECORD and
+    compression shards all see the shipped bytes.
+    """
+
+    def __init__(self, path: str, *, strip_bazel_runpath: bool = False) -> None:
         """Initializes the source.
 
         Args:
             path: Path of a regular file, or of a symlink to one.
+            strip_bazel_runpath: Whether to drop Bazel's ``_solib_*`` search
+                path entries from an ELF file.
         """
         self.path = path
+        self.strip_bazel_runpath = strip_bazel_runpath
 
     def describe(self) -> str:
         """Returns the path."""
@@ -46,7 +57,18 @@ class FileSource:
     def open(self) -> tuple[IO[bytes], int]:
         """Opens the file; the size comes from the open descriptor."""
         stream = open(self.path, "rb")  # noqa: SIM115 - caller closes it
-        return stream, os.fstat(stream.fileno()).st_size
+        size = os.fstat(stream.fileno()).st_size
+        if not self.strip_bazel_runpath:
+            return stream, size
+        try:
+            patches = runpath_patches(stream, size)
+            stream.seek(0)
+        except BaseException:
+            stream.close()
+            raise
+        if not patches:
+            return stream, size
+        return cast(IO[bytes], PatchedStream(stream, patches)), size
 
 
 class BytesSource:

@@ -30,12 +30,15 @@ _STR_FIELDS = (
     "summary",
     "description_content_type",
     "license",
+    "license_expression",
     "author",
     "author_email",
+    "maintainer",
+    "maintainer_email",
     "homepage",
     "requires_python",
 )
-_LIST_FIELDS = ("keywords", "classifiers", "requires_dist")
+_LIST_FIELDS = ("keywords", "classifiers", "requires_dist", "license_files")
 _METADATA_FIELDS = (
     *_STR_FIELDS,
     *_LIST_FIELDS,
@@ -47,14 +50,22 @@ _METADATA_FIELDS = (
 
 @dataclass(frozen=True)
 class MetadataSpec:
-    """The ``metadata`` object of the spec (see ``Metadata`` for meanings)."""
+    """The ``metadata`` object of the spec (see ``Metadata`` for meanings).
+
+    ``license_files`` are paths below ``<dist-info>/licenses/``; each must be
+    supplied as ``--distinfo-file licenses/<path> SRC``.
+    """
 
     summary: str = ""
     description_file: str | None = None
     description_content_type: str = ""
     license: str = ""
+    license_expression: str = ""
+    license_files: tuple[str, ...] = ()
     author: str = ""
     author_email: str = ""
+    maintainer: str = ""
+    maintainer_email: str = ""
     homepage: str = ""
     keywords: tuple[str, ...] = ()
     classifiers: tuple[str, ...] = ()
@@ -117,7 +128,11 @@ class WheelSpec:
             homepage=m.homepage,
             author=m.author,
             author_email=m.author_email,
+            maintainer=m.maintainer,
+            maintainer_email=m.maintainer_email,
             license=m.license,
+            license_expression=m.license_expression,
+            license_files=m.license_files,
             keywords=m.keywords,
             classifiers=m.classifiers,
             project_urls=m.project_urls,
@@ -239,6 +254,10 @@ def load_spec(path: str) -> WheelSpec:
         raise WheelError(f"cannot read spec {path}: {exc.strerror}") from None
     except (ValueError, UnicodeDecodeError) as exc:
         raise WheelError(f"spec {path} is not valid UTF-8 JSON: {exc}") from None
+    except RecursionError:
+        raise WheelError(
+            f"spec {path} nests JSON arrays/objects too deeply; regenerate it with the rule"
+        ) from None
     return parse_spec(raw, path)
 
 

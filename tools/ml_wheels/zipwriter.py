@@ -12,6 +12,7 @@ import contextlib
 import io
 import os
 import re
+import secrets
 import struct
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -20,6 +21,7 @@ from typing import IO
 from ml_wheels.deflate import DEFLATED, STORED, compressed_size_bound
 from ml_wheels.errors import WheelError
 from ml_wheels.record import RecordEntry
+from ml_wheels.wheelpath import path_problem, shown_path
 from ml_wheels.zipformat import CENTRAL as _CENTRAL
 from ml_wheels.zipformat import CENTRAL_SIG as _CENTRAL_SIG
 from ml_wheels.zipformat import EOCD as _EOCD
@@ -104,33 +106,16 @@ def member_mode(arcname: str, executable_content: bool) -> int:
 def validate_arcname(arcname: str) -> bytes:
     """Checks that a path is safe to store in a wheel; returns its UTF-8 bytes.
 
+    The rules are :func:`ml_wheels.wheelpath.path_problem`'s, shared with the
+    readers of ``unpack_wheel`` and ``audit_wheel``.
+
     Raises:
-        WheelError: If the path is absolute, uses ``\\``, has empty, ``.`` or
-            ``..`` components, contains NUL, is not valid UTF-8 or is too long.
+        WheelError: Naming the path and what is wrong with it.
     """
-    problem = ""
-    if not isinstance(arcname, str) or not arcname:
-        problem = "is empty"
-    elif "\\" in arcname:
-        problem = "contains a backslash; use '/'"
-    elif "\0" in arcname:
-        problem = "contains a NUL character"
-    elif arcname.startswith("/"):
-        problem = "is absolute; use a path relative to the wheel root"
-    elif any(part in ("", ".", "..") for part in arcname.split("/")):
-        problem = "has an empty, '.' or '..' component; use a normalized relative path"
-    if not problem:
-        try:
-            encoded = arcname.encode("utf-8")
-        except UnicodeEncodeError:
-            problem = "is not valid UTF-8"
-        else:
-            if len(encoded) > MAX_NAME_BYTES:
-                problem = f"is longer than {MAX_NAME_BYTES} bytes"
-            else:
-                return encoded
-    shown = arcname if len(arcname) <= 200 else f"{arcname[:120]}...{arcname[-60:]}"
-    raise WheelError(f"wheel path {shown!r} {problem}")
+    problem = path_problem(arcname)
+    if problem:
+        raise WheelError(f"wheel path {shown_path(arcname)} {problem}")
+    return arcname.encode("utf-8")
 
 
 @dataclass
@@ -422,27 +407,98 @@ class ZipWriter:
         self._fp.flush()
 
 
+# Temporary names are random, so a planted file or symlink cannot be guessed into.
+_TEMP_ATTEMPTS = 64
+_TEMP_FLAGS = (
+    os.O_WRONLY
+    | os.O_CREAT
+    | os.O_EXCL
+    | getattr(os, "O_NOFOLLOW", 0)
+    | getattr(os, "O_CLOEXEC", 0)
+    | getattr(os, "O_BINARY", 0)
+)
+# Keeps ``.<name>.<token>.tmp`` within NAME_MAX (255 bytes).
+_TEMP_BASE_CHARS = 200
+
+
+def create_temp_beside(path: str) -> tuple[int, str]:
+    """Creates a new empty file in ``path``'s directory, exclusively.
+
+    The file is created with ``O_CREAT | O_EXCL | O_NOFOLLOW`` under a random
+    name, so an existing file or a planted symlink is never opened, and with
+    mode 0o666 less the umask (what ``open(path, "wb")`` gives).
+
+    Args:
+        path: The final output path the temporary file stands in for.
+
+    Returns:
+        The open descriptor (write only) and the temporary file's path.
+
+    Raises:
+        WheelError: If the directory does not exist or is not writable.
+    """
+    directory, base = os.path.split(path)
+    for _ in range(_TEMP_ATTEMPTS):
+        tmp = os.path.join(directory, f".{base[:_TEMP_BASE_CHARS]}.{secrets.token_hex(8)}.tmp")
+        try:
+            return os.open(tmp, _TEMP_FLAGS, 0o666), tmp
+        except FileExistsError:
+            continue
+        except OSError as exc:
+            raise WheelError(
+                f"cannot create output {path}: {exc.strerror}; check the path"
+            ) from None
+    raise WheelError(f"cannot create output {path}: no free temporary name; check the directory")
+
+
+def replace_output(tmp: str, path: str) -> None:
+    """Renames a finished temporary file onto ``path`` (atomically).
+
+    Raises:
+        WheelError: If ``path`` cannot be replaced (e.g. it is a directory).
+    """
+    try:
+        os.replace(tmp, path)
+    except OSError as exc:
+        raise WheelError(
+            f"cannot write output {path}: {exc.strerror}; remove what is there or choose "
+            "another path"
+        ) from None
+
+
+def check_output_path(path: str) -> None:
+    """Refuses an output path that is an existing directory, before any work.
+
+    Raises:
+        WheelError: Naming the path.
+    """
+    if os.path.isdir(path) and not os.path.islink(path):
+        raise WheelError(f"output {path} is a directory; remove it or choose another output path")
+
+
 @contextlib.contextmanager
 def atomic_output(path: str) -> Iterator[IO[bytes]]:
-    """Writes ``<path>.tmp`` and renames it to ``path`` only on success.
+    """Writes a fresh temporary file beside ``path`` and renames it on success.
 
-    On any error the partial file is removed, so no half-written wheel is left.
+    The temporary file is created exclusively under a random name (see
+    ``create_temp_beside``); on any error or signal it is removed, so no
+    half-written output is left and nothing outside the output is touched.
 
     Args:
         path: The final output path.
 
     Yields:
         The open temporary file.
+
+    Raises:
+        WheelError: If the output cannot be created or replaced.
     """
-    tmp = path + ".tmp"
+    check_output_path(path)
+    fd, tmp = create_temp_beside(path)
     try:
-        fp = open(tmp, "wb")  # noqa: SIM115 - closed below before the rename
-    except OSError as exc:
-        raise WheelError(f"cannot create output {tmp}: {exc.strerror}; check the path") from None
-    try:
-        with fp:
+        with os.fdopen(fd, "wb") as fp:
             yield fp
-        os.replace(tmp, path)
+        replace_output(tmp, path)
     except BaseException:
         with contextlib.suppress(OSError):
             os.unlink(tmp)
