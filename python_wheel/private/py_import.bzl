@@ -161,7 +161,7 @@ py_import = rule(
         ),
         "verify_record": attr.bool(
             default = True,
-            doc = "Check every file against the wheel's RECORD (sha256 and size; no unlisted or missing files). Turn off only for a wheel you trust whose RECORD is broken.",
+            doc = "Check every file against the wheel's RECORD (sha256 and size; no unlisted or missing files). Turn off only for a wheel you trust whose RECORD is broken; the `.dist-info` checks pip makes stay on.",
         ),
         "wheel": attr.label(
             mandatory = True,
@@ -188,6 +188,8 @@ py_import = rule(
 Depend on it like on a `py_library`: the directory (`<package>/<name>/`) is
 on `sys.path`, so `import <package>` finds the wheel's modules, its
 `.dist-info` (entry points, `importlib.metadata`) and data files, exactly as
-installed. Unpacking refuses unsafe or corrupt wheels with one line naming the
-problem (see docs/py_import.md).""",
+installed. Unpacking refuses unsafe or corrupt wheels, and those pip refuses
+(a file name that is not a wheel name, several `.dist-info` directories, one
+that is not the file name's distribution and version), with one line naming
+the wheel and the problem (see docs/py_import.md).""",
 )

@@ -53,12 +53,18 @@ def _zip(entries) -> bytes:
     return bytes(out + central + end)
 
 
-def _wheel(files: dict[str, bytes], *, extra=(), lie: dict[str, bytes] | None = None) -> bytes:
+def _wheel(
+    files: dict[str, bytes],
+    *,
+    extra=(),
+    lie: dict[str, bytes] | None = None,
+    dist_info: str = DIST_INFO,
+) -> bytes:
     """A wheel with a correct RECORD (or one hashing `lie`'s content instead)."""
     files = {
         **files,
-        f"{DIST_INFO}/METADATA": b"Metadata-Version: 2.1\nName: hostile\nVersion: 1.0\n",
-        f"{DIST_INFO}/WHEEL": b"Wheel-Version: 1.0\nRoot-Is-Purelib: true\nTag: py3-none-any\n",
+        f"{dist_info}/METADATA": b"Metadata-Version: 2.1\nName: hostile\nVersion: 1.0\n",
+        f"{dist_info}/WHEEL": b"Wheel-Version: 1.0\nRoot-Is-Purelib: true\nTag: py3-none-any\n",
     }
     lines = []
     for path, data in files.items():
@@ -69,9 +75,9 @@ def _wheel(files: dict[str, bytes], *, extra=(), lie: dict[str, bytes] | None = 
         digest = base64.urlsafe_b64encode(hashlib.sha256(data).digest()).rstrip(b"=").decode()
         size = len(data) if declared is None else declared
         lines.append(f"{name.decode()},sha256={digest},{size}\n")
-    lines.append(f"{DIST_INFO}/RECORD,,\n")
+    lines.append(f"{dist_info}/RECORD,,\n")
     entries = [_entry(path, data) for path, data in files.items()]
-    record = _entry(f"{DIST_INFO}/RECORD", "".join(lines).encode())
+    record = _entry(f"{dist_info}/RECORD", "".join(lines).encode())
     return _zip([*entries, *extra, record])
 
 
@@ -79,23 +85,31 @@ _GOOD = {"hostile/__init__.py": b"VALUE = 1\n"}
 
 
 def _cases(absolute_target: Path) -> dict[str, tuple[bytes, str]]:
-    """Case name -> (wheel bytes, the message the build must fail with)."""
-    valid = _wheel(_GOOD)
+    """Case name -> (wheel bytes, the message the build must fail with).
+
+    A case's wheel is `<case>-1.0-py3-none-any.whl`, so its .dist-info
+    directory is `<case>-1.0.dist-info`, except where that is what is wrong.
+    """
+
+    def wheel(case: str, **kwargs) -> bytes:
+        return _wheel(_GOOD, dist_info=f"{case}-1.0.dist-info", **kwargs)
+
+    valid = wheel("truncated")
     return {
         "traversal": (
-            _wheel(_GOOD, extra=[_entry(f"../{MARK}_traversal.py", b"import os\n")]),
-            f"entry '../{MARK}_traversal.py' has a '..' component that would escape",
+            wheel("traversal", extra=[_entry(f"../{MARK}_traversal.py", b"import os\n")]),
+            f"entry '../{MARK}_traversal.py' has a '..' component",
         ),
         "absolute": (
-            _wheel(_GOOD, extra=[_entry(str(absolute_target), b"x")]),
-            f"entry '{absolute_target}' is an absolute path",
+            wheel("absolute", extra=[_entry(str(absolute_target), b"x")]),
+            f"entry '{absolute_target}' is absolute",
         ),
         "symlink": (
-            _wheel(_GOOD, extra=[_entry(f"hostile/{MARK}_link", b"../../../..", mode=0o120777)]),
+            wheel("symlink", extra=[_entry(f"hostile/{MARK}_link", b"../../../..", mode=0o120777)]),
             f"entry 'hostile/{MARK}_link' is a symbolic link",
         ),
         "record_mismatch": (
-            _wheel(_GOOD, lie={"hostile/__init__.py": b"VALUE = 2\n"}),
+            wheel("record_mismatch", lie={"hostile/__init__.py": b"VALUE = 2\n"}),
             "'hostile/__init__.py' does not match its sha256 in RECORD",
         ),
         "truncated": (
@@ -103,18 +117,32 @@ def _cases(absolute_target: Path) -> dict[str, tuple[bytes, str]]:
             "no end of central directory record (truncated, or not a zip archive)",
         ),
         "duplicate": (
-            _wheel(_GOOD, extra=[_entry("hostile/__init__.py", b"import evil\n")]),
+            wheel("duplicate", extra=[_entry("hostile/__init__.py", b"import evil\n")]),
             "entry 'hostile/__init__.py' appears twice",
         ),
         "zip_bomb": (
-            _wheel(
-                _GOOD, extra=[_entry(f"hostile/{MARK}_bomb.bin", bytes(64 << 20), declared=1024)]
+            wheel(
+                "zip_bomb",
+                extra=[_entry(f"hostile/{MARK}_bomb.bin", bytes(64 << 20), declared=1024)],
             ),
             f"entry 'hostile/{MARK}_bomb.bin' inflates beyond its declared size of 1024 bytes",
         ),
         "no_record": (
             _zip([_entry("hostile/__init__.py", b"VALUE = 1\n")]),
             "has no *.dist-info/RECORD to verify its files",
+        ),
+        # pip refuses both; unpacked, importlib.metadata would list a second distribution.
+        "two_dist_infos": (
+            wheel(
+                "two_dist_infos", extra=[_entry("other-1.0.dist-info/METADATA", b"Name: other\n")]
+            ),
+            "has several .dist-info directories (other-1.0.dist-info, "
+            "two_dist_infos-1.0.dist-info); a wheel has exactly one",
+        ),
+        "wrong_dist_info": (
+            _wheel(_GOOD),
+            "has the .dist-info directory 'hostile-1.0.dist-info', which does not match its "
+            "file name (expected wrong_dist_info-1.0.dist-info); pip refuses such a wheel",
         ),
     }
 
@@ -201,6 +229,8 @@ HOSTILE = [
     "duplicate",
     "zip_bomb",
     "no_record",
+    "two_dist_infos",
+    "wrong_dist_info",
 ]
 
 

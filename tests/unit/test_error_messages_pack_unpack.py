@@ -28,7 +28,7 @@ import pytest
 from ml_wheels import unpack, unpack_cli
 
 from .test_cli_errors import SPEC, _one_line_error, _run, _spec
-from .test_unpack import Raw, raw_zip, record_line, wheel_entries
+from .test_unpack import WHEEL_NAME, Raw, raw_zip, record_line, wheel_entries
 
 TARGET = SPEC["target"]
 CORRUPT_FIX = "the file is damaged or not a zip archive; download or build it again"
@@ -111,7 +111,7 @@ def test_output_that_cannot_be_created(work: Path, command: str) -> None:
         prefix = ""
     before = _files(work)
     result = _run("pack_wheel.py", *args, "--file", "demo/a.py", "a.py", cwd=work)
-    message = f"cannot create output {out}.tmp: {os.strerror(errno.ENOENT)}; check the path"
+    message = f"cannot create output {out}: {os.strerror(errno.ENOENT)}; check the path"
     _exact_error(result, "pack_wheel", prefix + message)
     assert _files(work) == before
 
@@ -247,11 +247,11 @@ def test_unpack_archive_that_is_not_a_regular_file(work: Path, where: str, path:
 
 
 def test_unpack_into_a_directory_whose_parent_is_missing(work: Path) -> None:
-    (work / "w.whl").write_bytes(raw_zip(wheel_entries()))
-    result = _run("unpack_wheel.py", "w.whl", "--output-dir", "missing/out", cwd=work)
+    (work / WHEEL_NAME).write_bytes(raw_zip(wheel_entries()))
+    result = _run("unpack_wheel.py", WHEEL_NAME, "--output-dir", "missing/out", cwd=work)
     message = f"cannot write missing/out: {os.strerror(errno.ENOENT)}; {WRITE_FIX}"
     _exact_error(result, "unpack_wheel", message)
-    assert _files(work) == ["a.py", "w.whl"]
+    assert _files(work) == ["a.py", WHEEL_NAME]
 
 
 def test_unpack_write_failure_removes_what_was_written(work: Path) -> None:
@@ -270,10 +270,10 @@ def test_unpack_record_above_its_size_bound(work: Path) -> None:
     # 64 KiB of "compressed" data keeps the claim below the default ratio bound (1100:1).
     declared = 64 * 1024 * 1024 + 1
     record = Raw(RECORD_PATH, bytes(64 * 1024), zipfile.ZIP_STORED, declared_size=declared, crc=0)
-    (work / "w.whl").write_bytes(_as_deflated(raw_zip([record])))
-    result = _unpack(work, "w.whl")
+    (work / WHEEL_NAME).write_bytes(_as_deflated(raw_zip([record])))
+    result = _unpack(work, WHEEL_NAME)
     message = (
-        f"w.whl: {RECORD_PATH} declares {declared} bytes, above the bound of "
+        f"{WHEEL_NAME}: {RECORD_PATH} declares {declared} bytes, above the bound of "
         f"{64 * 1024 * 1024}; {UNTRUSTED_FIX}"
     )
     _exact_error(result, "unpack_wheel", message)
@@ -319,8 +319,8 @@ def test_unpack_broken_deflate_stream(work: Path, stream: bytes, problem: str) -
     ],
 )
 def test_unpack_options_that_must_be_positive(work: Path, option: str, value: str) -> None:
-    (work / "w.whl").write_bytes(raw_zip(wheel_entries()))
-    result = _unpack(work, "w.whl", f"{option}={value}")
+    (work / WHEEL_NAME).write_bytes(raw_zip(wheel_entries()))
+    result = _unpack(work, WHEEL_NAME, f"{option}={value}")
     message = f"argument {option}: must be a whole number >= 1, got {value!r}"
     _usage_error(result, "unpack_wheel.py", message)
     assert not (work / "out").exists()
@@ -381,17 +381,17 @@ _RECORD_CASES = [
 
 @pytest.mark.parametrize(("record", "problem"), _RECORD_CASES)
 def test_unpack_malformed_record(work: Path, record: bytes, problem: str) -> None:
-    (work / "w.whl").write_bytes(_wheel_with_record(record))
-    result = _unpack(work, "w.whl")
-    _exact_error(result, "unpack_wheel", f"w.whl: {problem}; {RECORD_FIX}")
+    (work / WHEEL_NAME).write_bytes(_wheel_with_record(record))
+    result = _unpack(work, WHEEL_NAME)
+    _exact_error(result, "unpack_wheel", f"{WHEEL_NAME}: {problem}; {RECORD_FIX}")
     assert not (work / "out").exists()
 
 
 def test_record_listing_a_file_twice_with_the_same_values_is_accepted(work: Path) -> None:
     # The counterpart of the "twice with different values" cases above.
     record = wheel_entries()[-1].data
-    (work / "w.whl").write_bytes(_wheel_with_record(_INIT_LINE.encode() + record))
-    result = _unpack(work, "w.whl")
+    (work / WHEEL_NAME).write_bytes(_wheel_with_record(_INIT_LINE.encode() + record))
+    result = _unpack(work, WHEEL_NAME)
     assert result.returncode == 0, result.stderr
     assert (work / "out" / _INIT).read_bytes() == b"VALUE = 42\n"
 

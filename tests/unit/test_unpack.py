@@ -25,6 +25,7 @@ from ml_wheels.sources import BytesSource
 from ml_wheels.unpack import FIXED_MTIME, Limits, unpack_wheel
 
 DIST_INFO = "demo-1.0.dist-info"
+WHEEL_NAME = "demo-1.0-py3-none-any.whl"
 PAYLOAD = {
     "demo/__init__.py": b"VALUE = 42\n",
     "demo/data/table.json": b'{"a": 1}\n' * 100,
@@ -200,7 +201,7 @@ def tree(root: Path) -> dict[str, bytes | None]:
 
 def refuse(area: Path, data: bytes, *needles: str, **kwargs) -> str:
     """Unpacking ``data`` fails with every needle in the message; nothing is left."""
-    wheel = write(area / "w.whl", data)
+    wheel = write(area / WHEEL_NAME, data)
     out = area / "out"
     out.mkdir(exist_ok=True)
     before = sorted(p.name for p in area.parent.iterdir())
@@ -212,7 +213,7 @@ def refuse(area: Path, data: bytes, *needles: str, **kwargs) -> str:
     for needle in needles:
         assert needle in message, message
     assert list(out.iterdir()) == [], "nothing may be left in the output directory"
-    assert sorted(p.name for p in area.iterdir()) == ["out", "w.whl"]
+    assert sorted(p.name for p in area.iterdir()) == sorted(["out", WHEEL_NAME])
     assert sorted(p.name for p in area.parent.iterdir()) == before
     return message
 
@@ -248,7 +249,7 @@ def test_modes_come_from_the_exec_bits_only(area):
     entries = wheel_entries({path: b"x" for path in modes})
     entries = [replace(e, mode=modes.get(_name(e).decode(), e.mode)) for e in entries]
     out = area / "out"
-    unpack_wheel(str(write(area / "w.whl", raw_zip(entries))), str(out))
+    unpack_wheel(str(write(area / WHEEL_NAME, raw_zip(entries))), str(out))
     assert stat.S_IMODE((out / "a/run").stat().st_mode) == 0o755
     assert stat.S_IMODE((out / "a/setuid").stat().st_mode) == 0o755
     assert stat.S_IMODE((out / "a/plain").stat().st_mode) == 0o644
@@ -256,7 +257,7 @@ def test_modes_come_from_the_exec_bits_only(area):
 
 def test_output_is_identical_for_any_number_of_threads(area):
     payload = {f"pkg/m{i}.py": os.urandom(i * 997) for i in range(40)}
-    wheel = write(area / "w.whl", raw_zip(wheel_entries(payload)))
+    wheel = write(area / WHEEL_NAME, raw_zip(wheel_entries(payload)))
     results = []
     for jobs in (1, 2, 4):
         out = area / f"out{jobs}"
@@ -268,7 +269,7 @@ def test_output_is_identical_for_any_number_of_threads(area):
 
 def test_large_member_streams_in_chunks(area):
     big = os.urandom(1 << 20) * 3 + b"tail"
-    wheel = write(area / "w.whl", raw_zip(wheel_entries({"pkg/big.bin": big})))
+    wheel = write(area / WHEEL_NAME, raw_zip(wheel_entries({"pkg/big.bin": big})))
     unpack_wheel(str(wheel), str(area / "out"))
     assert (area / "out/pkg/big.bin").read_bytes() == big
 
@@ -301,20 +302,20 @@ def test_data_descriptors(area):
             zf.writestr(_name(entry).decode(), entry.data)
     data = buffer.getvalue()
     assert struct.unpack_from("<H", data, 6)[0] & 0x08, "zipfile wrote data descriptors"
-    unpack_wheel(str(write(area / "w.whl", data)), str(area / "out"))
+    unpack_wheel(str(write(area / WHEEL_NAME, data)), str(area / "out"))
     assert (area / "out/demo/__init__.py").read_bytes() == PAYLOAD["demo/__init__.py"]
 
 
 def test_directory_entries_and_stored_members(area):
     entries = wheel_entries(extra=[Raw("demo/empty/", mode=0o40755)])
     entries = [replace(e, method=zipfile.ZIP_STORED) for e in entries]
-    unpack_wheel(str(write(area / "w.whl", raw_zip(entries))), str(area / "out"))
+    unpack_wheel(str(write(area / WHEEL_NAME, raw_zip(entries))), str(area / "out"))
     assert (area / "out/demo/empty").is_dir()
 
 
 def test_signatures_need_not_be_listed(area):
     entries = wheel_entries(extra=[Raw(f"{DIST_INFO}/RECORD.jws", b"{}")])
-    unpack_wheel(str(write(area / "w.whl", raw_zip(entries))), str(area / "out"))
+    unpack_wheel(str(write(area / WHEEL_NAME, raw_zip(entries))), str(area / "out"))
     assert (area / f"out/{DIST_INFO}/RECORD.jws").read_bytes() == b"{}"
 
 
@@ -322,11 +323,11 @@ def test_stronger_hashes_are_accepted(area):
     path = "demo/__init__.py"
     line = record_line(path, PAYLOAD[path], "sha512")
     entries = wheel_entries(record_overrides={path: line})
-    unpack_wheel(str(write(area / "w.whl", raw_zip(entries))), str(area / "out"))
+    unpack_wheel(str(write(area / WHEEL_NAME, raw_zip(entries))), str(area / "out"))
 
 
 def test_zip_deps_join_the_wheel(area):
-    wheel = write(area / "w.whl", raw_zip(wheel_entries()))
+    wheel = write(area / WHEEL_NAME, raw_zip(wheel_entries()))
     dep = write(area / "dep.zip", raw_zip([Raw("demo/extra/lib.so", b"\x7fELF", mode=0o100755)]))
     out = area / "out"
     unpack_wheel(str(wheel), str(out), zip_deps=[str(dep)])
@@ -338,14 +339,14 @@ def test_existing_unrelated_files_are_kept(area):
     out = area / "out"
     (out / "demo").mkdir(parents=True)
     (out / "keep.txt").write_text("mine")
-    wheel = write(area / "w.whl", raw_zip(wheel_entries()))
+    wheel = write(area / WHEEL_NAME, raw_zip(wheel_entries()))
     unpack_wheel(str(wheel), str(out))
     assert (out / "keep.txt").read_text() == "mine"
 
 
 def test_no_verify_record_accepts_a_wheel_without_record(area):
     entries = [Raw("pkg/a.py", b"a = 1\n")]
-    wheel = write(area / "w.whl", raw_zip(entries))
+    wheel = write(area / WHEEL_NAME, raw_zip(entries))
     unpack_wheel(str(wheel), str(area / "out"), verify_record=False)
     assert (area / "out/pkg/a.py").read_bytes() == b"a = 1\n"
 
@@ -382,7 +383,7 @@ def test_nested_traversal_is_refused(area):
 def test_absolute_path_is_refused(area, tmp_path):
     target = tmp_path / "absolute_evil"
     data = raw_zip(wheel_entries(extra=[Raw(str(target), b"x")]))
-    refuse(area, data, "absolute path")
+    refuse(area, data, "is absolute")
     assert not target.exists()
 
 
@@ -395,7 +396,7 @@ def test_absolute_path_is_refused(area, tmp_path):
         ("demo/./x.py", "'.' component"),
         ("demo//x.py", "empty or '.'"),
         ("demo/a\nb.py", "control character"),
-        ("demo/a\x00b.py", "control character"),
+        ("demo/a\x00b.py", "NUL"),
         ("demo/" + "x" * 256, "longer than 255"),
     ],
 )
@@ -576,7 +577,141 @@ def test_malformed_record_is_refused(area):
 
 def test_two_dist_info_directories_are_refused(area):
     extra = [Raw("other-1.0.dist-info/RECORD", b"")]
-    refuse(area, raw_zip(wheel_entries(extra=extra)), "several RECORD files")
+    refuse(
+        area,
+        raw_zip(wheel_entries(extra=extra)),
+        "has several .dist-info directories (demo-1.0.dist-info, other-1.0.dist-info); a wheel "
+        "has exactly one",
+    )
+
+
+# The .dist-info directory and the file name (what pip refuses) ---------------
+
+
+@pytest.mark.parametrize(
+    "extra",
+    [
+        Raw("other-1.0.dist-info/METADATA", b"Name: other\n"),
+        Raw("demo-2.0.dist-info/METADATA", b"Name: demo\n"),
+        Raw("Other-1.0.DIST-INFO/METADATA", b"Name: other\n"),
+        Raw("other-1.0.dist-info/", mode=0o40755),
+    ],
+    ids=["other-name", "other-version", "upper-case", "directory-entry"],
+)
+@pytest.mark.parametrize("verify_record", [True, False])
+def test_a_second_dist_info_directory_is_refused(area, extra, verify_record):
+    # Without a RECORD check too: importlib.metadata would list a second distribution.
+    name = _name(extra).decode().split("/")[0]
+    refuse(
+        area,
+        raw_zip(wheel_entries(extra=[extra])),
+        "has several .dist-info directories (",
+        name,
+        "importlib.metadata",
+        verify_record=verify_record,
+    )
+
+
+def test_a_dist_info_directory_from_a_zip_dep_is_refused(area):
+    wheel = write(area / WHEEL_NAME, raw_zip(wheel_entries()))
+    dep = write(area / "dep.zip", raw_zip([Raw("extra-1.0.dist-info/METADATA", b"Name: extra\n")]))
+    out = area / "out"
+    with pytest.raises(WheelError) as info:
+        unpack_wheel(str(wheel), str(out), zip_deps=[str(dep)])
+    assert str(info.value).startswith(
+        f"{wheel}: has several .dist-info directories (demo-1.0.dist-info, "
+        f"extra-1.0.dist-info from {dep})"
+    )
+    assert not out.exists()
+
+
+def test_a_zip_dep_may_add_to_the_wheels_own_dist_info(area):
+    wheel = write(area / WHEEL_NAME, raw_zip(wheel_entries()))
+    dep = write(area / "dep.zip", raw_zip([Raw(f"{DIST_INFO}/licenses/EXTRA.txt", b"MIT\n")]))
+    unpack_wheel(str(wheel), str(area / "out"), zip_deps=[str(dep)])
+    assert (area / f"out/{DIST_INFO}/licenses/EXTRA.txt").read_bytes() == b"MIT\n"
+
+
+def _renamed(entries: list[Raw], dist_info: str) -> list[Raw]:
+    """The wheel with its .dist-info directory renamed, RECORD lines included."""
+    result = []
+    for entry in entries:
+        name = _name(entry).decode().replace(DIST_INFO, dist_info)
+        data = entry.data.replace(DIST_INFO.encode(), dist_info.encode())
+        result.append(replace(entry, name=name, data=data))
+    return result
+
+
+@pytest.mark.parametrize(
+    ("wheel_name", "dist_info"),
+    [
+        ("demo-1.0-py3-none-any.whl", "other-1.0.dist-info"),
+        ("demo-1.0-py3-none-any.whl", "demo-1.1.dist-info"),
+        ("demo-1.0-py3-none-any.whl", "demo_extra-1.0.dist-info"),
+        ("demo-1.0-py3-none-any.whl", "demo.dist-info"),
+        ("demo-1.0-py3-none-any.whl", "demo-one.dist-info"),
+        ("demo_pkg-1.0-py3-none-any.whl", "demo-1.0.dist-info"),
+    ],
+)
+@pytest.mark.parametrize("verify_record", [True, False])
+def test_a_dist_info_that_does_not_match_the_file_name_is_refused(
+    area, wheel_name, dist_info, verify_record
+):
+    wheel = write(area / wheel_name, raw_zip(_renamed(wheel_entries(), dist_info)))
+    with pytest.raises(WheelError) as info:
+        unpack_wheel(str(wheel), str(area / "out"), verify_record=verify_record)
+    expected = wheel_name.split("-")[0] + "-1.0.dist-info"
+    assert str(info.value) == (
+        f"{wheel}: has the .dist-info directory {dist_info!r}, which does not match its file "
+        f"name (expected {expected}); pip refuses such a wheel: rename the file to the "
+        "distribution and version it holds, or rebuild it"
+    )
+    assert not (area / "out").exists()
+
+
+@pytest.mark.parametrize(
+    ("wheel_name", "dist_info"),
+    [
+        ("Demo-1.0-py3-none-any.whl", "demo-1.0.dist-info"),
+        ("demo-1.0.0-py3-none-any.whl", "demo-1.0.dist-info"),
+        ("demo.pkg-1.0-py3-none-any.whl", "Demo_Pkg-1.0.dist-info"),
+        ("demo_pkg-1.0-1-py3-none-any.whl", "demo_pkg-1.0.dist-info"),
+        ("demo-2.0rc1-py3-none-any.whl", "demo-2.0.0-rc1.dist-info"),
+    ],
+)
+def test_dist_info_names_are_compared_canonically(area, wheel_name, dist_info):
+    # As pip: canonicalize_name for the name, Version equality for the version.
+    wheel = write(area / wheel_name, raw_zip(_renamed(wheel_entries(), dist_info)))
+    unpack_wheel(str(wheel), str(area / "out"))
+    assert (area / "out" / dist_info / "RECORD").is_file()
+
+
+@pytest.mark.parametrize(
+    ("wheel_name", "problem"),
+    [
+        ("w.whl", "wrong number of parts"),
+        ("demo-1.0-py3-none-any.zip", "extension must be '.whl'"),
+        ("demo-one-py3-none-any.whl", "invalid version"),
+    ],
+)
+def test_a_wheel_file_name_that_does_not_parse_is_refused(area, wheel_name, problem):
+    wheel = write(area / wheel_name, raw_zip(wheel_entries()))
+    with pytest.raises(WheelError) as info:
+        unpack_wheel(str(wheel), str(area / "out"))
+    message = str(info.value)
+    assert message.startswith(f"{wheel}: is not a valid wheel file name (Invalid wheel filename")
+    assert problem in message
+    assert message.endswith(
+        "name the file <distribution>-<version>-<python tag>-<abi tag>-<platform tag>.whl as "
+        "its builder did (e.g. demo-1.0-py3-none-any.whl)"
+    )
+    assert not (area / "out").exists()
+
+
+def test_no_verify_record_accepts_a_trusted_archive_under_another_name(area):
+    wheel = write(area / "vendored.zip", raw_zip(wheel_entries()))
+    unpack_wheel(str(wheel), str(area / "out"), verify_record=False)
+    assert (area / "out/demo/__init__.py").read_bytes() == PAYLOAD["demo/__init__.py"]
 
 
 # Zip bombs ------------------------------------------------------------------
@@ -609,7 +744,7 @@ def test_compression_ratio_bound(area):
     data = raw_zip(wheel_entries(extra=[zeros]))
     refuse(area, data, "ratio above the bound of 100:1", limits=Limits(max_ratio=100))
     # The default bound (1100:1) lets genuine files through, even 20 MiB of zeros (1029:1).
-    unpack_wheel(str(area / "w.whl"), str(area / "out2"), verify_record=False)
+    unpack_wheel(str(area / WHEEL_NAME), str(area / "out2"), verify_record=False)
 
 
 def test_total_size_bound(area):
@@ -618,7 +753,7 @@ def test_total_size_bound(area):
 
 
 def test_total_size_bound_counts_zip_deps(area):
-    wheel = write(area / "w.whl", raw_zip(wheel_entries()))
+    wheel = write(area / WHEEL_NAME, raw_zip(wheel_entries()))
     dep = write(area / "dep.zip", raw_zip([Raw("big.bin", bytes(5000))]))
     with pytest.raises(WheelError, match="above the bound of 5000"):
         unpack_wheel(
@@ -631,7 +766,7 @@ def test_total_size_bound_counts_zip_deps(area):
 
 
 def test_zip_dep_clashing_with_the_wheel_is_refused(area):
-    wheel = write(area / "w.whl", raw_zip(wheel_entries()))
+    wheel = write(area / WHEEL_NAME, raw_zip(wheel_entries()))
     dep = write(area / "dep.zip", raw_zip([Raw("demo/__init__.py", b"evil")]))
     with pytest.raises(WheelError) as info:
         unpack_wheel(str(wheel), str(area / "out"), zip_deps=[str(dep)])
@@ -639,7 +774,7 @@ def test_zip_dep_clashing_with_the_wheel_is_refused(area):
 
 
 def test_hostile_zip_dep_is_refused_naming_it(area):
-    wheel = write(area / "w.whl", raw_zip(wheel_entries()))
+    wheel = write(area / WHEEL_NAME, raw_zip(wheel_entries()))
     dep = write(area / "dep.zip", raw_zip([Raw("../evil.so", b"x")]))
     out = area / "out"
     with pytest.raises(WheelError) as info:
@@ -653,7 +788,7 @@ def test_existing_file_is_never_overwritten(area):
     out = area / "out"
     (out / "demo").mkdir(parents=True)
     (out / "demo/__init__.py").write_text("mine")
-    wheel = write(area / "w.whl", raw_zip(wheel_entries()))
+    wheel = write(area / WHEEL_NAME, raw_zip(wheel_entries()))
     with pytest.raises(WheelError, match="already exists"):
         unpack_wheel(str(wheel), str(out))
     assert (out / "demo/__init__.py").read_text() == "mine"
@@ -669,7 +804,7 @@ def test_symlinked_directory_in_the_output_is_not_followed(area, tmp_path):
     out = area / "out"
     out.mkdir()
     (out / "demo").symlink_to(elsewhere)
-    wheel = write(area / "w.whl", raw_zip(wheel_entries()))
+    wheel = write(area / WHEEL_NAME, raw_zip(wheel_entries()))
     with pytest.raises(WheelError, match="not a directory"):
         unpack_wheel(str(wheel), str(out))
     assert list(elsewhere.iterdir()) == []
@@ -677,7 +812,7 @@ def test_symlinked_directory_in_the_output_is_not_followed(area, tmp_path):
 
 def test_output_directory_created_by_the_unpack_is_removed_on_error(area):
     data = raw_zip(wheel_entries(extra=[Raw("../evil.py", b"x")]))
-    wheel = write(area / "w.whl", data)
+    wheel = write(area / WHEEL_NAME, data)
     with pytest.raises(WheelError):
         unpack_wheel(str(wheel), str(area / "new_out"))
     assert not (area / "new_out").exists()
@@ -686,3 +821,31 @@ def test_output_directory_created_by_the_unpack_is_removed_on_error(area):
 def test_missing_wheel_is_reported(area):
     with pytest.raises(WheelError, match="cannot open: No such file"):
         unpack_wheel(str(area / "missing.whl"), str(area / "out"))
+
+
+def test_an_output_directory_that_is_a_file_is_refused(area):
+    out = write(area / "out", b"mine")
+    wheel = write(area / WHEEL_NAME, raw_zip(wheel_entries()))
+    with pytest.raises(WheelError) as info:
+        unpack_wheel(str(wheel), str(out))
+    assert str(info.value) == (
+        f"cannot unpack into {out}: it exists and is not a directory; remove it, or pass a "
+        "directory as --output-dir"
+    )
+    assert out.read_bytes() == b"mine"
+
+
+def test_a_dangling_symlink_where_a_file_goes_is_not_followed(area, tmp_path):
+    # Files are created with O_EXCL | O_NOFOLLOW: a link in the output is never written through.
+    target = tmp_path / "elsewhere.py"
+    out = area / "out"
+    (out / "demo").mkdir(parents=True)
+    (out / "demo/__init__.py").symlink_to(target)
+    wheel = write(area / WHEEL_NAME, raw_zip(wheel_entries()))
+    with pytest.raises(WheelError, match=r"'demo/__init__\.py' already exists"):
+        unpack_wheel(str(wheel), str(out))
+    assert not target.exists()
+    assert sorted(p.relative_to(out).as_posix() for p in out.rglob("*")) == [
+        "demo",
+        "demo/__init__.py",
+    ]

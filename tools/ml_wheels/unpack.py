@@ -1,9 +1,12 @@
 """Unpacks wheels (and plain zip files) safely and fast: what ``py_import`` runs.
 
-Safety: every name is checked before anything is written (no absolute paths,
-``..``, backslashes, drive letters, control characters or non-UTF-8 names; no
-symlink or device entries; no duplicates; no path that is both a file and a
-directory); the archive's structure is checked against its size (truncation,
+Safety: archives must be regular files (a FIFO or device is refused before
+it is read); every name is checked before anything is written (by
+``wheelpath.path_problem``, the definition the writer and the audit share,
+plus UTF-8; no symlink or device entries; no duplicates; no path that is both
+a file and a directory); a wheel is refused where pip refuses it (a file name
+that does not parse, several ``.dist-info`` directories, one that is not the
+file name's); the archive's structure is checked against its size (truncation,
 overlapping members, local headers that contradict the directory); declared
 sizes are bounded (total and per-member compression ratio) and never trusted:
 each member is inflated with an output bound of its declared size plus one
@@ -12,7 +15,10 @@ The wheel's RECORD is checked in the same pass (every file listed, hash and
 size equal, nothing listed that is missing). Files are created with
 ``O_EXCL | O_NOFOLLOW`` below directories this code made or found to be real
 directories, so nothing is ever written outside the output directory; on
-any error, everything written is removed again.
+any error, or an exception such as the one the CLI's SIGTERM handler raises,
+everything written is removed again (the writing runs on its own thread, so
+the interrupted main thread stops it first). The bookkeeping is linear in
+the size of the names, however deep (see ``_Tree``).
 
 Speed: members stream in 1 MiB chunks (inflate, CRC, hash and write in one
 pass), on several threads (zlib, hashlib and file writes release the GIL),
@@ -31,7 +37,11 @@ import zlib
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 
+from packaging.utils import InvalidWheelFilename, canonicalize_name, parse_wheel_filename
+from packaging.version import InvalidVersion, Version
+
 from ml_wheels.errors import WheelError
+from ml_wheels.naming import dist_info_dir
 from ml_wheels.unpack_record import Expected, parse_record
 from ml_wheels.unpack_zip import (
     CORRUPT_FIX,
@@ -43,6 +53,7 @@ from ml_wheels.unpack_zip import (
     read_central_directory,
     show_name,
 )
+from ml_wheels.wheelpath import path_problem, shown_path
 
 KiB = 1 << 10
 MiB = 1 << 20
@@ -64,12 +75,11 @@ MAX_RECORD_SIZE = 64 * MiB
 CHUNK = 1 * MiB
 FIXED_MTIME = 315532800
 """Every unpacked file's mtime: 1980-01-01T00:00:00Z, the earliest a zip can store."""
-MAX_NAME_COMPONENT = 255
 
+_SHOWN_DIST_INFOS = 5
+"""A message lists at most this many .dist-info directories."""
 _SIGNATURES = ("RECORD.jws", "RECORD.p7s")
 _RECORD_RE = re.compile(r"[^/]+\.dist-info/RECORD")
-_DRIVE_RE = re.compile(r"[A-Za-z]:")
-_CONTROL_RE = re.compile(r"[\x00-\x1f\x7f]")
 _UNTRUSTED_FIX = "the archive is unsafe to unpack; do not use it, or rebuild it from its sources"
 _VERIFY_FIX = (
     "rebuild or download the wheel again; if you trust it as it is, unpack with "
@@ -120,13 +130,61 @@ class _File:
 
 
 @dataclass
+class _Tree:
+    """The directories to create: a tree of path components.
+
+    Node 0 is the output directory; node ``i`` is the component ``names[i]``
+    of directory ``parents[i]``, and a parent's number is always smaller than
+    its children's. Adding a path costs its length, so the bookkeeping is
+    linear in the size of the names, however deep they are (full prefix
+    strings for every directory would be quadratic in the depth).
+    """
+
+    parents: list[int] = field(default_factory=lambda: [-1])
+    names: list[str] = field(default_factory=lambda: [""])
+    owners: list[_Archive | None] = field(default_factory=lambda: [None])
+    nodes: dict[tuple[int, str], int] = field(default_factory=dict)
+
+    def __len__(self) -> int:
+        return len(self.parents) - 1
+
+    def path(self, node: int) -> str:
+        """The node's path relative to the output directory (for messages)."""
+        parts = []
+        while node > 0:
+            parts.append(self.names[node])
+            node = self.parents[node]
+        return "/".join(reversed(parts))
+
+    def children(self) -> list[list[int]]:
+        """Each node's children, in the order they were added."""
+        children: list[list[int]] = [[] for _ in self.parents]
+        for node in range(1, len(self.parents)):
+            children[self.parents[node]].append(node)
+        return children
+
+
+@dataclass
 class _Written:
-    """What this unpack created, for removal on error."""
+    """What this unpack created, for removal on error, and its cancellation flag.
+
+    Directories are kept as ``_Tree`` node numbers (True: created here; False:
+    found), not paths: the paths of a deep tree's directories add up to far
+    more than the names they come from.
+    """
 
     lock: threading.Lock = field(default_factory=threading.Lock)
     files: list[str] = field(default_factory=list)
-    dirs: list[str] = field(default_factory=list)
+    dirs: dict[int, bool] = field(default_factory=dict)
+    tree: _Tree | None = None
+    output_dir: str = ""
     root: str | None = None
+    cancelled: threading.Event = field(default_factory=threading.Event)
+
+    def check_cancelled(self) -> None:
+        """Raises once the unpack was interrupted, so that writing stops soon."""
+        if self.cancelled.is_set():
+            raise WheelError("the unpack was interrupted")
 
 
 @contextlib.contextmanager
@@ -140,10 +198,15 @@ def _errors_for(path: str) -> Iterator[None]:
 def check_name(raw: bytes) -> tuple[str, bool]:
     """Checks an entry name; returns (path without trailing '/', is a directory).
 
+    What a valid path is comes from ``ml_wheels.wheelpath.path_problem``, the
+    definition the writer and the audit share; this adds the UTF-8 decoding
+    and the trailing ``/`` of directory entries.
+
     Raises:
-        WheelError: For names that are not UTF-8, empty, absolute, with a drive
-            letter, a backslash, a control character, an empty, '.' or '..'
-            component, or a component longer than 255 bytes.
+        WheelError: For names that are not UTF-8, empty, or that
+            ``path_problem`` refuses (absolute, drive letter, backslash,
+            control character, empty, '.' or '..' component, a component
+            longer than 255 bytes, not NFC).
     """
     try:
         name = raw.decode("utf-8")
@@ -152,30 +215,11 @@ def check_name(raw: bytes) -> tuple[str, bool]:
             f"entry {show_name(raw)} has a name that is not valid UTF-8; wheel paths must be "
             "UTF-8, rename the file and rebuild the archive"
         ) from None
-    problem = ""
-    if not name or name == "/":
-        problem = "has an empty name"
-    elif _CONTROL_RE.search(name):
-        problem = "contains a control character (NUL, newline, ...)"
-    elif "\\" in name:
-        problem = "contains a backslash (a Windows path separator)"
-    elif name.startswith("/"):
-        problem = "is an absolute path"
-    elif _DRIVE_RE.match(name):
-        problem = "starts with a drive letter"
     is_dir = name.endswith("/")
     body = name[:-1] if is_dir else name
-    parts = body.split("/")
+    problem = "has an empty name" if not body else path_problem(body)
     if problem:
-        pass
-    elif ".." in parts:
-        problem = "has a '..' component that would escape the output directory"
-    elif "" in parts or "." in parts:
-        problem = "has an empty or '.' component"
-    elif any(len(part.encode("utf-8")) > MAX_NAME_COMPONENT for part in parts):
-        problem = f"has a component longer than {MAX_NAME_COMPONENT} bytes"
-    if problem:
-        raise WheelError(f"entry {name!r} {problem}; {_UNTRUSTED_FIX}")
+        raise WheelError(f"entry {shown_path(name)} {problem}; {_UNTRUSTED_FIX}")
     return body, is_dir
 
 
@@ -237,8 +281,15 @@ def _member_chunks(archive: _Archive, member: ZipMember, offset: int, name: str)
 
 
 def _open_archive(archive: _Archive) -> int:
+    """Opens an archive, which must be a regular file; returns its size.
+
+    ``O_NONBLOCK`` keeps a FIFO from blocking the open until a writer comes;
+    ``fstat`` then refuses it, devices (``/dev/zero`` never ends),
+    sockets and directories before a byte is read.
+    """
+    flags = os.O_RDONLY | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_NONBLOCK", 0)
     try:
-        archive.fd = os.open(archive.path, os.O_RDONLY | getattr(os, "O_CLOEXEC", 0))
+        archive.fd = os.open(archive.path, flags)
         info = os.fstat(archive.fd)
     except OSError as exc:
         raise WheelError(f"cannot open: {exc.strerror}; check the path") from None
@@ -300,49 +351,166 @@ def _read_entries(archive: _Archive, limits: Limits) -> tuple[list[_File], list[
     return files, dirs
 
 
-def _plan(
-    archives: Sequence[_Archive], limits: Limits
-) -> tuple[dict[str, _File], dict[str, _Archive]]:
-    """Reads every archive; returns the files and directories to create, checked."""
-    files: dict[str, _File] = {}
-    dirs: dict[str, _Archive] = {}
+@dataclass
+class _Plan:
+    """What to write, checked.
+
+    Attributes:
+        files: Path -> the file to write there.
+        tree: The directories to create.
+        dist_infos: Top-level names ending in ``.dist-info`` (in any case, as
+            ``importlib.metadata`` finds them) -> the archive that has it.
+    """
+
+    files: dict[str, _File] = field(default_factory=dict)
+    tree: _Tree = field(default_factory=_Tree)
+    dist_infos: dict[str, _Archive] = field(default_factory=dict)
+
+
+def _both(path: str, archives: set[str], current: str) -> WheelError:
+    where = archives - {current}
+    also = f" (with {where.pop()})" if where else ""
+    return WheelError(
+        f"entry {shown_path(path)} is both a file and a directory{also}; {_UNTRUSTED_FIX}"
+    )
+
+
+def _add_dirs(
+    tree: _Tree, path: str, archive: _Archive, file_nodes: dict[tuple[int, str], _File]
+) -> int:
+    """Adds ``path`` and its parents to the tree; returns its node (0 for "")."""
+    node = 0
+    if not path:
+        return node
+    for part in path.split("/"):
+        child = tree.nodes.get((node, part))
+        if child is None:
+            clash = file_nodes.get((node, part))
+            if clash is not None:
+                raise _both(clash.path, {clash.archive.path, archive.path}, archive.path)
+            child = len(tree.parents)
+            tree.parents.append(node)
+            tree.names.append(part)
+            tree.owners.append(archive)
+            tree.nodes[(node, part)] = child
+        node = child
+    return node
+
+
+def _note_top(plan: _Plan, path: str, archive: _Archive) -> None:
+    top = path.partition("/")[0]
+    if top.lower().endswith(".dist-info"):
+        plan.dist_infos.setdefault(top, archive)
+
+
+def _plan(archives: Sequence[_Archive], limits: Limits) -> _Plan:
+    """Reads every archive; returns the files and directories to create, checked.
+
+    The work is linear in the size of the central directories: see ``_Tree``.
+    """
+    plan = _Plan()
+    file_nodes: dict[tuple[int, str], _File] = {}
     total = 0
     for archive in archives:
         with _errors_for(archive.path):
             archive_files, archive_dirs = _read_entries(archive, limits)
             for entry in archive_files:
-                other = files.get(entry.path)
+                other = plan.files.get(entry.path)
                 if other is not None:
                     raise WheelError(
-                        f"entry {entry.path!r} is also in {other.archive.path}; extracting both "
-                        "would overwrite one, remove it from one of the archives"
+                        f"entry {shown_path(entry.path)} is also in {other.archive.path}; "
+                        "extracting both would overwrite one, remove it from one of the archives"
                     )
-                files[entry.path] = entry
+                plan.files[entry.path] = entry
                 total += entry.member.file_size
-                parts = entry.path.split("/")
-                for i in range(1, len(parts)):
-                    dirs.setdefault("/".join(parts[:i]), archive)
+                parent, _, name = entry.path.rpartition("/")
+                node = _add_dirs(plan.tree, parent, archive, file_nodes)
+                directory = plan.tree.nodes.get((node, name))
+                if directory is not None:
+                    owner = plan.tree.owners[directory]
+                    where = {archive.path, owner.path if owner else archive.path}
+                    raise _both(entry.path, where, archive.path)
+                file_nodes[(node, name)] = entry
+                _note_top(plan, entry.path, archive)
             for path in archive_dirs:
-                parts = path.split("/")
-                for i in range(1, len(parts) + 1):
-                    dirs.setdefault("/".join(parts[:i]), archive)
-            for path in sorted(dirs.keys() & files.keys()):
-                where = {files[path].archive.path, dirs[path].path} - {archive.path}
-                also = f" (with {where.pop()})" if where else ""
-                raise WheelError(
-                    f"entry {path!r} is both a file and a directory{also}; {_UNTRUSTED_FIX}"
-                )
+                _add_dirs(plan.tree, path, archive, file_nodes)
+                _note_top(plan, path, archive)
             if total > limits.max_total_size:
                 raise WheelError(
                     f"unpacking would write {total} bytes, above the bound of "
                     f"{limits.max_total_size} (a zip bomb?); if the archives are genuine, raise "
                     "--max-total-size"
                 )
-    return files, dirs
+    return plan
+
+
+def _is(distribution: str, version: Version, name: str, found_version: str) -> bool:
+    """Whether ``name``-``found_version`` is that distribution and version, canonically."""
+    try:
+        return canonicalize_name(name) == distribution and Version(found_version) == version
+    except InvalidVersion:
+        return False
+
+
+def _check_dist_info(wheel: _Archive, dist_infos: dict[str, _Archive], verify_record: bool) -> None:
+    """Refuses the wheels pip refuses for their ``.dist-info`` directory or file name.
+
+    As pip's ``wheel_dist_info_dir`` (pip/_internal/utils/wheel.py): at most
+    one top-level ``.dist-info`` directory (counting those a zip dep would
+    add: ``importlib.metadata`` would list each as an installed
+    distribution), and it must be the one of the distribution and version
+    the file name gives, compared canonically (``canonicalize_name``,
+    ``Version`` equality) as pip's metadata consistency check does. With
+    ``verify_record`` the file name must parse as a wheel name; without it a
+    trusted archive with another name is accepted as it is.
+
+    Raises:
+        WheelError: Naming the directories or the file name, and the fix.
+    """
+    names = sorted(dist_infos)
+    if len(names) > 1:
+        shown = ", ".join(
+            name if dist_infos[name] is wheel else f"{name} from {dist_infos[name].path}"
+            for name in names[:_SHOWN_DIST_INFOS]
+        )
+        if len(names) > _SHOWN_DIST_INFOS:
+            shown += f", and {len(names) - _SHOWN_DIST_INFOS} more"
+        raise WheelError(
+            f"has several .dist-info directories ({shown}); a wheel has exactly one (pip "
+            "refuses it, importlib.metadata would list each as an installed distribution); "
+            "rebuild the wheel with one, or remove the extra one from the zip dep"
+        )
+    filename = os.path.basename(wheel.path)
+    try:
+        distribution, version, _, _ = parse_wheel_filename(filename)
+    except InvalidWheelFilename as exc:
+        if not verify_record:
+            return
+        raise WheelError(
+            f"is not a valid wheel file name ({exc}); name the file "
+            "<distribution>-<version>-<python tag>-<abi tag>-<platform tag>.whl as its builder "
+            "did (e.g. demo-1.0-py3-none-any.whl)"
+        ) from None
+    if not names:
+        return
+    found = names[0]
+    parts = found[: -len(".dist-info")].split("-")
+    # The name has no "-" once escaped; a hand-made version might: try each split.
+    matches = any(
+        _is(distribution, version, "-".join(parts[:i]), "-".join(parts[i:]))
+        for i in range(1, len(parts))
+    )
+    if not matches or not found.endswith(".dist-info"):
+        raise WheelError(
+            f"has the .dist-info directory {shown_path(found)}, which does not match its file "
+            f"name (expected {dist_info_dir(distribution, str(version))}); pip refuses such a "
+            "wheel: rename the file to the distribution and version it holds, or rebuild it"
+        )
 
 
 def _read_record(wheel: _Archive, files: dict[str, _File]) -> None:
     """Checks the wheel's files against its RECORD; attaches the expected hashes."""
+    # _check_dist_info allowed one .dist-info directory at most: one RECORD at most.
     candidates = sorted(
         path
         for path, entry in files.items()
@@ -350,11 +518,6 @@ def _read_record(wheel: _Archive, files: dict[str, _File]) -> None:
     )
     if not candidates:
         raise WheelError(f"has no *.dist-info/RECORD to verify its files; {_VERIFY_FIX}")
-    if len(candidates) > 1:
-        raise WheelError(
-            f"has several RECORD files ({', '.join(candidates)}); a wheel has exactly one "
-            f".dist-info directory; {_VERIFY_FIX}"
-        )
     record_path = candidates[0]
     record = files[record_path]
     if record.member.file_size > MAX_RECORD_SIZE:
@@ -388,22 +551,38 @@ def _read_record(wheel: _Archive, files: dict[str, _File]) -> None:
             )
 
 
-def _make_dirs(output_dir: str, dirs: Sequence[str], written: _Written) -> None:
-    for path in sorted(dirs):
-        target = os.path.join(output_dir, path)
-        try:
-            os.mkdir(target, 0o755)
-        except FileExistsError:
-            info = os.lstat(target)
-            if not stat.S_ISDIR(info.st_mode):
-                raise WheelError(
-                    f"{path!r} already exists in {output_dir} and is not a directory; "
-                    "unpack into an empty directory"
-                ) from None
-            continue
+def _make_dir(target: str, node: int, tree: _Tree, written: _Written) -> None:
+    try:
+        os.mkdir(target, 0o755)
+    except FileExistsError:
+        info = os.lstat(target)
+        if not stat.S_ISDIR(info.st_mode):
+            raise WheelError(
+                f"{shown_path(tree.path(node))} already exists in {written.output_dir} and is "
+                "not a directory; unpack into an empty directory"
+            ) from None
         with written.lock:
-            written.dirs.append(target)
-        os.chmod(target, 0o755)
+            written.dirs[node] = False
+        return
+    with written.lock:
+        written.dirs[node] = True
+    os.chmod(target, 0o755)
+
+
+def _make_dirs(output_dir: str, tree: _Tree, written: _Written) -> None:
+    """Creates the tree's directories, parents first, building each path as it goes.
+
+    Depth first, so the paths alive at any time are those of one branch; a
+    path too long for the system fails its ``mkdir`` and stops the walk.
+    """
+    children = tree.children()
+    stack = [(node, output_dir) for node in reversed(children[0])]
+    while stack:
+        written.check_cancelled()
+        node, parent = stack.pop()
+        target = os.path.join(parent, tree.names[node])
+        _make_dir(target, node, tree, written)
+        stack.extend((child, target) for child in reversed(children[node]))
 
 
 def _write_all(fd: int, data: bytes) -> None:
@@ -413,12 +592,14 @@ def _write_all(fd: int, data: bytes) -> None:
 
 
 def _write_file(entry: _File, output_dir: str, written: _Written) -> int:
+    written.check_cancelled()
     target = os.path.join(output_dir, entry.path)
     try:
         fd = os.open(target, _OPEN_FLAGS, 0o600)
     except FileExistsError:
         raise WheelError(
-            f"{entry.path!r} already exists in {output_dir}; unpack into an empty directory"
+            f"{shown_path(entry.path)} already exists in {output_dir}; unpack into an empty "
+            "directory"
         ) from None
     with written.lock:
         written.files.append(target)
@@ -427,6 +608,7 @@ def _write_file(entry: _File, output_dir: str, written: _Written) -> int:
     try:
         with _errors_for(entry.archive.path):
             for chunk in _member_chunks(entry.archive, entry.member, entry.data_offset, entry.path):
+                written.check_cancelled()
                 if hasher is not None:
                     hasher.update(chunk)
                 _write_all(fd, chunk)
@@ -436,13 +618,15 @@ def _write_file(entry: _File, output_dir: str, written: _Written) -> int:
         os.close(fd)
     if hasher is not None and expected is not None and hasher.digest() != expected.digest:
         raise WheelError(
-            f"{entry.archive.path}: {entry.path!r} does not match its {expected.algorithm} in "
-            f"RECORD; {_VERIFY_FIX}"
+            f"{entry.archive.path}: {shown_path(entry.path)} does not match its "
+            f"{expected.algorithm} in RECORD; {_VERIFY_FIX}"
         )
     return entry.member.file_size
 
 
-def _run_parallel(items: Sequence[_File], jobs: int, work: Callable[[_File], int]) -> int:
+def _run_parallel(
+    items: Sequence[_File], jobs: int, work: Callable[[_File], int], written: _Written
+) -> int:
     """Runs ``work`` over ``items`` on up to ``jobs`` threads; stops at the first error."""
     if jobs <= 1 or len(items) <= 1:
         return sum(work(item) for item in items)
@@ -454,7 +638,7 @@ def _run_parallel(items: Sequence[_File], jobs: int, work: Callable[[_File], int
 
     def worker() -> None:
         total = 0
-        while not stop.is_set():
+        while not stop.is_set() and not written.cancelled.is_set():
             with lock:
                 item = next(iterator, None)
             if item is None:
@@ -474,19 +658,77 @@ def _run_parallel(items: Sequence[_File], jobs: int, work: Callable[[_File], int
         thread.join()
     if errors:
         raise errors[0]
+    written.check_cancelled()
     return sum(totals)
+
+
+def _on_own_thread(work: Callable[[], int], written: _Written) -> int:
+    """Runs ``work`` (all the writing) on its own thread; the calling thread only waits.
+
+    A signal handler that raises (see ``unpack_cli``) interrupts the wait in
+    the main thread, never a write between creating a file and recording
+    it: the writer is told to stop, and waited for, before whatever it
+    created is removed. The wait is on an Event the writer sets last, not
+    ``Thread.join``: a join interrupted by an exception may mark a thread
+    that still runs as stopped (CPython's ``_wait_for_tstate_lock``).
+    """
+    results: list[int] = []
+    errors: list[BaseException] = []
+    done = threading.Event()
+
+    def run() -> None:
+        try:
+            results.append(work())
+        except BaseException as exc:
+            errors.append(exc)
+        finally:
+            done.set()
+
+    thread = threading.Thread(target=run, name="unpack_wheel-writer", daemon=True)
+    thread.start()
+    try:
+        done.wait()
+    except BaseException:
+        written.cancelled.set()
+        while not done.is_set():
+            # Nothing may be created once the removal starts: wait, whatever comes.
+            with contextlib.suppress(BaseException):
+                done.wait()
+        raise
+    if errors:
+        raise errors[0]
+    return results[0]
 
 
 def _remove(written: _Written) -> None:
     for path in written.files:
         with contextlib.suppress(OSError):
             os.unlink(path)
-    for path in reversed(written.dirs):
-        with contextlib.suppress(OSError):
-            os.rmdir(path)
+    if written.dirs and written.tree is not None:
+        _remove_dirs(written.tree, written.output_dir, written.dirs)
     if written.root is not None:
         with contextlib.suppress(OSError):
             os.rmdir(written.root)
+
+
+def _remove_dirs(tree: _Tree, output_dir: str, reached: dict[int, bool]) -> None:
+    """Removes the directories this unpack created, children first.
+
+    Walks only the directories ``_make_dirs`` reached (created, or found),
+    building paths as it goes, like ``_make_dirs``.
+    """
+    children = tree.children()
+    stack = [(node, output_dir, False) for node in children[0] if node in reached]
+    while stack:
+        node, parent, done = stack.pop()
+        target = os.path.join(parent, tree.names[node])
+        if done:
+            if reached[node]:
+                with contextlib.suppress(OSError):
+                    os.rmdir(target)
+            continue
+        stack.append((node, parent, True))
+        stack.extend((child, target, False) for child in children[node] if child in reached)
 
 
 def default_jobs() -> int:
@@ -527,34 +769,51 @@ def unpack_wheel(
             it. Nothing this call wrote is left behind.
     """
     limits = limits or Limits()
+    if os.path.lexists(output_dir) and not os.path.isdir(output_dir):
+        raise WheelError(
+            f"cannot unpack into {output_dir}: it exists and is not a directory; remove it, or "
+            "pass a directory as --output-dir"
+        )
     archives = [_Archive(path, is_wheel=True) for path in ([wheel] if wheel else [])]
     archives += [_Archive(path) for path in zip_deps]
-    written = _Written()
+    written = _Written(output_dir=output_dir)
     try:
-        files, dirs = _plan(archives, limits)
-        if verify_record and wheel:
-            with _errors_for(wheel):
-                _read_record(archives[0], files)
+        # The removal covers the closing too: an exception raised there (a
+        # signal) after the writing must not leave the output in place.
         try:
-            if not os.path.isdir(output_dir):
-                os.mkdir(output_dir, 0o755)
-                written.root = output_dir
-            _make_dirs(output_dir, list(dirs), written)
-            order = sorted(files.values(), key=lambda f: (-f.member.compressed_size, f.path))
-            total = _run_parallel(
-                order, jobs or default_jobs(), lambda f: _write_file(f, output_dir, written)
+            plan = _plan(archives, limits)
+            if wheel:
+                with _errors_for(wheel):
+                    _check_dist_info(archives[0], plan.dist_infos, verify_record)
+                    if verify_record:
+                        _read_record(archives[0], plan.files)
+            written.tree = plan.tree
+            total = _on_own_thread(
+                lambda: _write(plan, output_dir, jobs or default_jobs(), written), written
             )
-        except OSError as exc:
-            where = exc.filename or output_dir
-            raise WheelError(
-                f"cannot write {where}: {exc.strerror}; check free space, permissions and "
-                "name lengths of the output directory"
-            ) from None
-        return UnpackResult(len(files), len(dirs), total)
+            return UnpackResult(len(plan.files), len(plan.tree), total)
+        finally:
+            for archive in archives:
+                if archive.fd >= 0:
+                    os.close(archive.fd)
+                    archive.fd = -1
     except BaseException:
         _remove(written)
         raise
-    finally:
-        for archive in archives:
-            if archive.fd >= 0:
-                os.close(archive.fd)
+
+
+def _write(plan: _Plan, output_dir: str, jobs: int, written: _Written) -> int:
+    """Creates the output directory (when missing), the directories and the files."""
+    try:
+        if not os.path.isdir(output_dir):
+            os.mkdir(output_dir, 0o755)
+            written.root = output_dir
+        _make_dirs(output_dir, plan.tree, written)
+        order = sorted(plan.files.values(), key=lambda f: (-f.member.compressed_size, f.path))
+        return _run_parallel(order, jobs, lambda f: _write_file(f, output_dir, written), written)
+    except OSError as exc:
+        where = exc.filename or output_dir
+        raise WheelError(
+            f"cannot write {where}: {exc.strerror}; check free space, permissions and "
+            "name lengths of the output directory"
+        ) from None
