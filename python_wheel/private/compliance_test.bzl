@@ -58,13 +58,19 @@ def _compliance_test_impl(ctx):
 _compliance_test = rule(
     implementation = _compliance_test_impl,
     test = True,
+    doc = "Runs audit_wheel on `wheel`; see verify_manylinux_compliance_test.",
     attrs = {
-        "aarch64_compliance_tag": attr.string(),
-        "exclude": attr.string_list(),
-        "ppc64le_compliance_tag": attr.string(),
-        "wheel": attr.label(mandatory = True, allow_single_file = [".whl"]),
-        "x86_64_compliance_tag": attr.string(),
+        "aarch64_compliance_tag": attr.string(doc = "The tag an aarch64 wheel must meet."),
+        "exclude": attr.string_list(doc = "Soname patterns provided at runtime by other wheels."),
+        "ppc64le_compliance_tag": attr.string(doc = "The tag a ppc64le wheel must meet."),
+        "wheel": attr.label(
+            doc = "A python_wheel target or a .whl file.",
+            mandatory = True,
+            allow_single_file = [".whl"],
+        ),
+        "x86_64_compliance_tag": attr.string(doc = "The tag an x86_64 wheel must meet."),
         "_audit_wheel": attr.label(
+            doc = "The audit tool.",
             default = Label("//tools:audit_wheel"),
             executable = True,
             cfg = "target",
@@ -91,6 +97,12 @@ def verify_manylinux_compliance_test(
     (`manylinux_2_17_x86_64`) or not. A pure wheel passes. On failure the test
     log says which file needs which symbol version, which external library is
     not allowed, which blacklisted symbol or ISA extension was found.
+
+    The wheel must also meet every manylinux/musllinux tag it claims (its file
+    name and its WHEEL file's `Tag:` lines, which must agree; `linux_*` claims
+    nothing), whatever tag is asked for here; every member is audited
+    (RECORD must list them all), and a RUNPATH/RPATH entry of a shipped ELF
+    file that leads outside the wheel fails the test. See docs/compliance.md.
 
     The policies are auditwheel's (its pinned version's policy data); the
     analysis is `//tools:audit_wheel`, which gives the verdict `auditwheel

@@ -3,6 +3,7 @@ compliant wheels pass, non-compliant ones fail and their test log says why."""
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -21,7 +22,12 @@ PASSING = [
     "//newglibc:newglibc_2_36_test",
     "//sidelib:sidelib_excluded_test",
 ]
-FAILING = ["//newglibc:newglibc_test", "//sidelib:sidelib_test"]
+FAILING = [
+    "//bundled:bundled_test",
+    "//claims:claims_test",
+    "//newglibc:newglibc_test",
+    "//sidelib:sidelib_test",
+]
 
 
 @pytest.fixture(scope="module")
@@ -82,3 +88,38 @@ def test_external_library_fails_with_explanation(bazel, all_tests):
     assert f"sidelib/{EXT} needs libhelper.so.1, which is not in the wheel" in log
     assert "no manylinux policy allows it" in log
     assert 'exclude = ["libhelper.so*"]' in log
+
+
+def test_wheel_failing_the_tag_it_claims_fails_with_explanation(bazel, all_tests):
+    # The test asks for manylinux_2_17, which the wheel meets; its name claims manylinux_2_5.
+    result = bazel.run("test", "//claims:claims_test", "--symlink_prefix=/", check=False)
+    assert result.returncode == 3, result.stderr
+    log = _test_log(bazel, "//claims:claims_test")
+    wheel = "compliance_claims-1.0-cp311-cp311-manylinux_2_5_x86_64.whl"
+    assert f"PASS: {wheel} meets manylinux_2_17." in log
+    assert (
+        f"FAIL: {wheel} does not meet manylinux_2_5_x86_64 (claimed in its file name and "
+        "WHEEL); its best policy is manylinux_2_17_x86_64." in log
+    )
+    assert f"claims/{EXT} needs GLIBC_2.14 from libc.so.6 (for memcpy)" in log
+    assert "manylinux_2_5_x86_64 allows GLIBC up to 2.5" in log
+
+
+def test_runpath_hint_pasted_into_the_build_file_makes_the_test_pass(make_bazel):
+    # A copy of its own: this test edits a BUILD file.
+    bazel = make_bazel(FIXTURE, "compliance-hint", copy_as="compliance-hint")
+    result = bazel.run("test", "//bundled:bundled_test", "--symlink_prefix=/", check=False)
+    assert result.returncode == 3, result.stderr
+    log = _test_log(bazel, "//bundled:bundled_test")
+    assert "the wheel has bundled/libhelper.so.1, but its RPATH/RUNPATH does not lead there" in log
+    hints = re.findall(r"linkopts = (\[[^\]]*\])", log)
+    assert hints, log
+    assert hints[0] == '["-Wl,-rpath,$$ORIGIN"]'
+    build = bazel.workspace / "bundled" / "BUILD.bazel"
+    text = build.read_text()
+    assert text.count("LINKOPTS = []") == 1
+    build.write_text(text.replace("LINKOPTS = []", f"LINKOPTS = {hints[0]}"))
+    result = bazel.run("test", "//bundled:bundled_test", "--symlink_prefix=/", check=False)
+    assert result.returncode == 0, result.stdout + result.stderr
+    log = _test_log(bazel, "//bundled:bundled_test")
+    assert "PASS: compliance_bundled-1.0-cp311-cp311-manylinux_2_17_x86_64.whl meets" in log

@@ -89,7 +89,11 @@ def wheels(tmp_path_factory) -> dict[str, Path]:
         "ok_stored": make_wheel(
             out / "ok_stored", NAME, {**init, f"demo/_ok{EXT}": ok}, stored=True
         ),
-        "new_glibc": make_wheel(out / "new", NAME, {**init, f"demo/_new{EXT}": new}),
+        "new_glibc": make_wheel(
+            out / "new",
+            "demo-1.0-cp311-cp311-manylinux_2_36_x86_64.whl",
+            {**init, f"demo/_new{EXT}": new},
+        ),
         "external": make_wheel(out / "ext", NAME, {**init, f"demo/_linked{EXT}": linked}),
         "bundled": make_wheel(
             out / "bundled",

@@ -49,6 +49,19 @@ def set_machine(path: Path, machine: int) -> Path:
     return path
 
 
+def wheel_file(filename: str) -> bytes:
+    """A WHEEL file whose Tag: lines are the tags of ``filename`` (expanded)."""
+    parts = filename[: -len(".whl")].split("-")
+    tags = [
+        f"{py}-{abi}-{platform}"
+        for py in parts[-3].split(".")
+        for abi in parts[-2].split(".")
+        for platform in parts[-1].split(".")
+    ]
+    lines = ["Wheel-Version: 1.0", "Generator: test", "Root-Is-Purelib: false"]
+    return ("\n".join([*lines, *(f"Tag: {tag}" for tag in tags)]) + "\n").encode()
+
+
 def make_wheel(
     directory: Path,
     filename: str,
@@ -67,11 +80,7 @@ def make_wheel(
     contents.setdefault(
         f"{dist}.dist-info/METADATA", b"Metadata-Version: 2.1\nName: demo\nVersion: 1.0\n"
     )
-    contents.setdefault(
-        f"{dist}.dist-info/WHEEL",
-        b"Wheel-Version: 1.0\nGenerator: test\nRoot-Is-Purelib: false\n"
-        b"Tag: cp311-cp311-linux_x86_64\n",
-    )
+    contents.setdefault(f"{dist}.dist-info/WHEEL", wheel_file(filename))
     rows = []
     for name, data in contents.items():
         digest = base64.urlsafe_b64encode(hashlib.sha256(data).digest()).rstrip(b"=").decode()

@@ -203,15 +203,43 @@ def test_audit_a_directory_is_not_a_wheel(tmp_path: Path) -> None:
     assert _audit_error("tree.whl", tmp_path) == "tree.whl: is a directory, not a wheel"
 
 
-def test_audit_a_file_that_cannot_be_opened(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    # A socket exists and is no directory, but open() fails (ENXIO), even for root.
+NOT_REGULAR = "is not a regular file (a FIFO, device or socket); give the path of a .whl file"
+
+
+def test_audit_a_socket_is_not_a_wheel(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # A socket exists and is no directory; open() would fail (ENXIO).
     monkeypatch.chdir(tmp_path)
     with socket.socket(socket.AF_UNIX) as server:
         server.bind("sock.whl")
         message = _audit_error("sock.whl", tmp_path)
-    assert message == f"sock.whl: cannot open: {os.strerror(errno.ENXIO)}"
+    assert message == f"sock.whl: {NOT_REGULAR}"
+
+
+def test_audit_a_fifo_is_refused_without_blocking(tmp_path: Path) -> None:
+    # Opening a FIFO for reading blocks until a writer comes: the check must come first.
+    os.mkfifo(tmp_path / "pipe.whl")
+    result = subprocess.run(
+        [sys.executable, str(TOOLS / "audit_wheel.py"), "pipe.whl"],
+        cwd=tmp_path,
+        env={**os.environ, "PYTHONPATH": str(TOOLS)},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert _one_line_error(result, PROG) == f"{PROG}: error: pipe.whl: {NOT_REGULAR}"
+
+
+def test_audit_dev_zero_is_refused(tmp_path: Path) -> None:
+    assert _audit_error("/dev/zero", tmp_path) == f"/dev/zero: {NOT_REGULAR}"
+
+
+def test_unreadable_wheel_cannot_be_opened(tmp_path: Path) -> None:
+    wheel = make_wheel(tmp_path, WHEEL, INIT)
+    wheel.chmod(0)
+    if os.access(wheel, os.R_OK):
+        pytest.skip("this user reads files whatever their mode (root)")
+    assert _audit_error(WHEEL, tmp_path) == f"{WHEEL}: cannot open: {os.strerror(errno.EACCES)}"
 
 
 # --- cli.py: argument types ----------------------------------------------------------------------
@@ -311,7 +339,8 @@ def test_member_with_corrupt_deflate_data(tmp_path: Path, member: str) -> None:
 
 def test_stored_record_whose_data_is_truncated(tmp_path: Path) -> None:
     wheel = make_wheel(tmp_path, WHEEL, INIT, stored=True)
-    _patch_central(wheel, RECORD, compress_size=wheel.stat().st_size)
+    size = wheel.stat().st_size
+    _patch_central(wheel, RECORD, compress_size=size, file_size=size)
     assert _audit_error(WHEEL, tmp_path) == f"{WHEEL}: {RECORD}: data is truncated"
 
 
@@ -341,7 +370,8 @@ def test_corrupt_elf_member_names_the_wheel_once(
         detail = f"corrupt data ({_zlib_error(stream)})"
     elif fault == "truncated":
         wheel = make_wheel(tmp_path, WHEEL, {**INIT, member: elf}, stored=True)
-        _patch_central(wheel, member, compress_size=wheel.stat().st_size)
+        size = wheel.stat().st_size
+        _patch_central(wheel, member, compress_size=size, file_size=size)
         detail = "data is truncated"
     else:
         wheel = make_wheel(tmp_path, WHEEL, {**INIT, member: elf})
@@ -368,9 +398,10 @@ def test_interpreter_without_auditwheel(tmp_path: Path) -> None:
     result = _audit_with_pythonpath(WHEEL, tmp_path, [tmp_path / "lib"], "-S")
     line = _one_line_error(result, PROG)
     assert line == (
-        f"{PROG}: error: cannot find auditwheel's policy files "
-        "(auditwheel/policy/manylinux-policy.json): install the pinned auditwheel "
-        "(tools/requirements.in) next to the audit tool"
+        f"{PROG}: error: the Python package auditwheel (module auditwheel) is not installed "
+        f"for {sys.executable}; run the Bazel target @rules_ml_wheels//tools:audit_wheel, "
+        "which brings it, or install the pinned helper requirements: "
+        "pip install --require-hashes -r tools/requirements_lock.txt"
     )
 
 
@@ -397,4 +428,61 @@ def test_unreadable_policy_file(tmp_path: Path, broken: str) -> None:
     line = _one_line_error(result, PROG)
     assert line == (
         f"{PROG}: error: cannot read auditwheel's policy file {policy / broken}: {detail}"
+    )
+
+
+# --- reader.py: what installers would write -------------------------------------------------
+
+
+def test_stored_member_declaring_another_size(tmp_path: Path) -> None:
+    wheel = make_wheel(tmp_path, WHEEL, {**INIT, DATA: b"d" * 64}, stored=True)
+    _patch_central(wheel, DATA, file_size=65)
+    assert _audit_error(WHEEL, tmp_path) == (
+        f"{WHEEL}: '{DATA}' is stored (not compressed) but declares 65 bytes for 64 bytes of "
+        "data; the archive is corrupt"
+    )
+
+
+def test_member_path_escaping_the_install_directory(tmp_path: Path) -> None:
+    wheel = make_wheel(tmp_path, WHEEL, {**INIT, "demo/../../evil.so": b"x"})
+    assert _audit_error(wheel.name, tmp_path) == (
+        f"{WHEEL}: wheel path 'demo/../../evil.so' has a '..' component, which would escape "
+        "the install directory; rebuild the wheel without it"
+    )
+
+
+def test_member_in_the_archive_twice(tmp_path: Path) -> None:
+    wheel = make_wheel(tmp_path, WHEEL, {**INIT, DATA: b"one"})
+    with pytest.warns(UserWarning), zipfile.ZipFile(wheel, "a") as archive:
+        archive.writestr(DATA, b"two")
+    assert _audit_error(WHEEL, tmp_path) == (
+        f"{WHEEL}: '{DATA}' is in the archive twice; installers write both, the last one "
+        "wins: rebuild the wheel with it once"
+    )
+
+
+def test_record_that_is_not_csv(tmp_path: Path) -> None:
+    # csv refuses fields over its limit (131072 characters by default).
+    row = "x" * 140000 + ",,\n"
+    wheel = make_wheel(tmp_path, WHEEL, {**INIT, RECORD: row.encode()}, record=False)
+    import csv
+    import io
+
+    with pytest.raises(csv.Error) as error:
+        list(csv.reader(io.StringIO(row)))
+    assert _audit_error(wheel.name, tmp_path) == (
+        f"{WHEEL}: {RECORD} is not valid CSV ({error.value})"
+    )
+
+
+def test_deflated_elf_member_whose_stream_ends_early(
+    tmp_path: Path, elves: dict[str, Path]
+) -> None:
+    # The central directory keeps only half of the ELF member's deflate stream
+    # (ELF members are read whole; others only have their first bytes sniffed).
+    member = "demo/_ok.so"
+    wheel = make_wheel(tmp_path, WHEEL, {**INIT, member: elves["ok"]})
+    _patch_central(wheel, member, compress_size=_info(wheel, member).compress_size // 2)
+    assert _audit_error(WHEEL, tmp_path) == (
+        f"{WHEEL}: {member}: corrupt data (the deflate stream ends early)"
     )

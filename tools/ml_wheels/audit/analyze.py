@@ -3,10 +3,13 @@
 This follows what ``auditwheel show`` computes (auditwheel 6.8), step by step,
 over facts read once per ELF file (:mod:`ml_wheels.audit.elf`):
 
-1. Every file RECORD lists (except ``*.py``) that is ELF is a candidate. The
+1. Every member that is ELF is a candidate, whatever its name or zip mode
+   (pip writes each member as a regular file; auditwheel looks at RECORD's
+   files except ``*.py``); a member RECORD does not list is an error. The
    architecture is the wheel's own: the one its file name names if ELF files
    of it exist, else the first ELF file's. Files of other architectures, or
-   linked against the other libc, are ignored, as auditwheel ignores them.
+   linked against the other libc, are ignored, as auditwheel ignores them
+   (and fail the tags the wheel claims, :mod:`ml_wheels.audit.claims`).
 2. Each candidate's dependency tree is resolved like auditwheel's ``lddtree``:
    the top file's RPATH and RUNPATH apply to all its dependencies, then each
    dependency's own, ``LD_LIBRARY_PATH``, ``/etc/ld.so.conf`` and the trusted
@@ -24,6 +27,9 @@ over facts read once per ELF file (:mod:`ml_wheels.audit.elf`):
    external libraries, UCS2 and PyFPE symbols of extensions.
 5. The overall policy is the least compatible of: symbol versions, UCS2,
    PyFPE, blacklist, ISA and external libraries.
+6. Beyond auditwheel: RUNPATH/RPATH entries of every ELF file that lead
+   outside the wheel (:func:`runpath_problems`) fail every expected or
+   claimed tag, while ``overall`` stays auditwheel's verdict.
 """
 
 from __future__ import annotations
@@ -51,6 +57,7 @@ from ml_wheels.audit.policy import (
 )
 from ml_wheels.audit.reader import WheelArchive, default_jobs, parse_elf_members
 from ml_wheels.errors import WheelError
+from ml_wheels.wheelpath import shown_path
 
 WHEEL = "wheel"
 HOST = "host"
@@ -135,6 +142,24 @@ class Reason:
     bundled_at: tuple[str, ...] = ()
 
 
+@dataclass(frozen=True)
+class RunpathProblem:
+    """A RUNPATH/RPATH entry of a shipped ELF file that leads outside the wheel."""
+
+    file: str
+    kind: str
+    entry: str
+    why: str
+
+
+@dataclass(frozen=True)
+class Claim:
+    """A platform tag the wheel claims, and where it says so."""
+
+    tag: str
+    sources: tuple[str, ...]
+
+
 @dataclass
 class AuditResult:
     """Everything the audit found; :mod:`ml_wheels.audit.report` renders it."""
@@ -161,6 +186,9 @@ class AuditResult:
     ignored: list[tuple[str, str]] = field(default_factory=list)
     excluded: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+    foreign: list[tuple[str, str]] = field(default_factory=list)
+    runpath_problems: list[RunpathProblem] = field(default_factory=list)
+    claims: list[Claim] = field(default_factory=list)
 
     def compliant_with(self, policy: Policy) -> bool:
         """Whether the wheel meets ``policy`` (pure wheels meet everything)."""
@@ -296,7 +324,7 @@ class Resolver:
 
     def _is_dir(self, loc: Loc) -> bool:
         if loc[0] == WHEEL:
-            return loc[1] in self.archive.directories
+            return self.archive.is_dir(loc[1])
         return os.path.isdir(loc[1])
 
     @staticmethod
@@ -605,21 +633,161 @@ def audit(
     with WheelArchive(wheel) as archive:
         record = archive.record_paths()
         result = AuditResult(wheel, filename, tags, pure=False)
+        result.claims = _claims(archive, filename)
         if record is None:
             result.warnings.append("the wheel has no .dist-info/RECORD; auditing every member")
             listed = sorted(archive.members)
         else:
             listed = _dedupe(posixpath.normpath(p) for p in record)
-            missing = [p for p in listed if p not in archive.members]
-            for path in missing:
-                if path not in archive.directories:
+            for path in listed:
+                if path not in archive.members and not archive.is_dir(path):
                     result.warnings.append(f"RECORD lists {path}, which the wheel does not contain")
+            _refuse_unlisted(archive, set(listed))
             listed = [p for p in listed if p in archive.members]
-        scan = [n for n in archive.members if not n.endswith(".py")]
-        facts = parse_elf_members(archive, scan, blacklist_symbols(), jobs)
-        candidates = [p for p in listed if not p.endswith(".py") and p in facts]
+        # Every member: pip writes each one as a regular file, whatever its name,
+        # its mode bits (symlinks too) or its size.
+        facts = parse_elf_members(archive, list(archive.members), blacklist_symbols(), jobs)
+        candidates = [p for p in listed if p in facts]
         _analyze(result, archive, facts, candidates, exclude, isa_check, environ)
+        result.runpath_problems = runpath_problems(archive, facts)
     return result
+
+
+def _refuse_unlisted(archive: WheelArchive, listed: set[str]) -> None:
+    """Refuses members RECORD does not list (other than RECORD and its signatures)."""
+    unlisted = sorted(
+        name for name in archive.members if name not in listed and not archive.unlisted_exempt(name)
+    )
+    if not unlisted:
+        return
+    more = f" (and {len(unlisted) - 1} more)" if len(unlisted) > 1 else ""
+    raise WheelError(
+        f"{archive.path}: {shown_path(unlisted[0])}{more} is in the archive but not in RECORD; "
+        "installers write it anyway, unchecked: rebuild the wheel so RECORD lists every file"
+    )
+
+
+def _wheel_file_tags(archive: WheelArchive) -> tuple[Optional[str], list[str]]:
+    """The WHEEL member of the wheel's .dist-info and its ``Tag:`` values."""
+    record = archive.record_name()
+    if record is not None:
+        wheel_file = record.rsplit("/", 1)[0] + "/WHEEL"
+    else:
+        found = sorted(
+            n for n in archive.members if n.endswith(".dist-info/WHEEL") and n.count("/") == 1
+        )
+        wheel_file = found[0] if found else ""
+    member = archive.members.get(wheel_file)
+    if member is None:
+        return None, []
+    text = archive.read_bytes(member).decode("utf-8", errors="replace")
+    values = [
+        line.partition(":")[2].strip()
+        for line in text.splitlines()
+        if line.partition(":")[0].strip().lower() == "tag"
+    ]
+    return wheel_file, [v for v in values if v]
+
+
+def _expand(tag: str) -> list[str]:
+    """``py-abi-plat`` with dotted sets expanded (some tools write WHEEL's tags compressed)."""
+    parts = tag.split("-")
+    if len(parts) != 3:
+        return [tag]
+    return [
+        f"{py}-{abi}-{platform}"
+        for py in parts[0].split(".")
+        for abi in parts[1].split(".")
+        for platform in parts[2].split(".")
+    ]
+
+
+def _filename_triples(filename: str) -> list[str]:
+    stem = filename[:-4] if filename.endswith(".whl") else filename
+    parts = stem.split("-")
+    if len(parts) not in (5, 6):
+        return []
+    return _expand("-".join(parts[-3:]))
+
+
+def _claims(archive: WheelArchive, filename: str) -> list[Claim]:
+    """The manylinux/musllinux platform tags the file name and WHEEL claim.
+
+    Raises:
+      WheelError: the file name and WHEEL's ``Tag:`` lines name different tags.
+    """
+    from_name = _filename_triples(filename)
+    wheel_file, tags = _wheel_file_tags(archive)
+    from_wheel = [triple for tag in tags for triple in _expand(tag)]
+    if from_name and from_wheel and set(from_name) != set(from_wheel):
+        only_name = sorted(set(from_name) - set(from_wheel))
+        only_wheel = sorted(set(from_wheel) - set(from_name))
+        raise WheelError(
+            f"{archive.path}: the file name claims {', '.join(only_name) or 'no other tag'} "
+            f"but {wheel_file} claims {', '.join(only_wheel) or 'no other tag'}; installers "
+            "trust either: rebuild the wheel so its name and WHEEL's Tag: lines agree"
+        )
+    sources: dict[str, list[str]] = {}
+    for triple, source in [(t, "file name") for t in from_name] + [
+        (t, "WHEEL") for t in from_wheel
+    ]:
+        platform = triple.rsplit("-", 1)[-1]
+        if platform.startswith(("manylinux", "musllinux")):
+            listed = sources.setdefault(platform, [])
+            if source not in listed:
+                listed.append(source)
+    return [Claim(tag, tuple(where)) for tag, where in sorted(sources.items())]
+
+
+def runpath_problems(archive: WheelArchive, facts: Mapping[str, ElfFacts]) -> list[RunpathProblem]:
+    """RUNPATH/RPATH entries of shipped ELF files that lead outside the wheel.
+
+    An entry is fine when it names a directory of the wheel (``$ORIGIN``,
+    ``$ORIGIN/../pkg.libs``, the wheel's root). Absolute paths, entries that
+    climb above the wheel's root, ``$ORIGIN``-relative folders the wheel does
+    not have (Bazel's ``$ORIGIN/../_solib_k8/...``) and empty entries (the
+    working directory) are reported: the loader would search folders outside
+    the installed wheel (another package's, or the machine's).
+    """
+    problems: list[RunpathProblem] = []
+    for path in sorted(facts):
+        elf = facts[path]
+        for kind, text in (("RUNPATH", elf.runpath), ("RPATH", elf.rpath)):
+            if not text:
+                continue
+            for entry in _dedupe(text.split(":")):
+                where = _runpath_target(archive, path, entry)
+                if where:
+                    problems.append(RunpathProblem(path, kind, entry, where))
+    return problems
+
+
+def _runpath_target(archive: WheelArchive, member: str, entry: str) -> str:
+    """Why ``entry`` leads outside the wheel, or ``""`` when it names a wheel directory."""
+    if entry == "":
+        return "an empty entry, the working directory"
+    if not _ORIGIN.search(entry):
+        return (
+            "an absolute path"
+            if entry.startswith("/")
+            else "a path relative to the working directory"
+        )
+    marked = _ORIGIN.sub(lambda _: _ORIGIN_MARK, entry)
+    if not marked.startswith(_ORIGIN_MARK) or _ORIGIN_MARK in marked[len(_ORIGIN_MARK) :]:
+        return "a path around $ORIGIN that no wheel directory matches"
+    rest = marked[len(_ORIGIN_MARK) :]
+    directory = posixpath.dirname(member)
+    if not rest:
+        joined: Optional[str] = directory
+    elif rest.startswith("/"):
+        joined = Resolver._wheel_join(directory, rest)
+    else:  # "$ORIGINfoo": a sibling of the file's folder
+        joined = Resolver._wheel_join("", directory + rest) if directory else None
+    if joined is None:
+        return "above the wheel's root (outside the installed wheel)"
+    if not archive.is_dir(joined):
+        return f"{joined or '.'}/, a folder the wheel does not have"
+    return ""
 
 
 def _choose_arch(
@@ -688,6 +856,7 @@ def _analyze(
             continue
         if platform.arch != arch:
             result.ignored.append((path, f"ELF file for {platform.arch}, not {arch}"))
+            result.foreign.append((path, platform.arch))
             continue
         tree = resolver.ldd((WHEEL, path))
         if tree.libc is not None:
@@ -955,6 +1124,8 @@ class Expectation:
     met: bool
     reasons: tuple[Reason, ...] = ()
     note: str = ""
+    claim: Optional[Claim] = None
+    runpath: tuple[RunpathProblem, ...] = ()
 
 
 def check_expectation(result: AuditResult, request: TagRequest) -> Expectation:
@@ -993,6 +1164,7 @@ def check_expectation(result: AuditResult, request: TagRequest) -> Expectation:
             f"{request.text!r}: auditwheel has no {request.base} policy for {arch} "
             f"(it has: {result.policies.describe()})"
         )
-    met = result.compliant_with(policy)
+    runpath = tuple(result.runpath_problems)
+    met = result.compliant_with(policy) and not runpath
     reasons = tuple(r for r in result.reasons if r.limit.priority < policy.priority)
-    return Expectation(request, policy, met, reasons)
+    return Expectation(request, policy, met, reasons, runpath=runpath)

@@ -10,9 +10,10 @@ from typing import Optional
 
 from ml_wheels import __version__
 from ml_wheels.audit.analyze import audit, check_expectation
+from ml_wheels.audit.claims import check_claims
 from ml_wheels.audit.elf import KNOWN_ARCHITECTURES
 from ml_wheels.audit.policy import TagRequest, parse_tag
-from ml_wheels.audit.report import explain, explain_with_expectation, to_json
+from ml_wheels.audit.report import explain, explain_claims, explain_with_expectation, to_json
 from ml_wheels.errors import WheelError
 
 PROG = "audit_wheel"
@@ -25,8 +26,16 @@ library resolution, ISA check on), computed from the wheel's ELF files read
 straight from the zip, in parallel. The architecture is the one of the wheel's
 ELF files, never the machine's.
 
-exit status: 0 = audited (and, with --expect, the tag is met);
-1 = the wheel does not meet the expected tag; 2 = error.
+The wheel is also checked against every manylinux/musllinux tag it claims (in
+its file name and its WHEEL file's Tag: lines; linux_* tags claim nothing):
+a claim is met when the wheel meets that policy, its ELF files are of that
+architecture and libc, and no RUNPATH/RPATH entry leads outside the wheel.
+There is no switch to skip this: a wheel being built before its final tag is
+named linux_*, which claims nothing.
+
+exit status: 0 = audited, every claimed tag is met (and, with --expect, the
+expected tag too); 1 = the wheel does not meet a claimed or expected tag;
+2 = error.
 
 examples:
   audit_wheel.py dist/foo-1.0-cp311-cp311-manylinux_2_17_x86_64.whl
@@ -142,17 +151,22 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         )
         request = _request(args, result.architecture, result.pure)
         expectation = check_expectation(result, request) if request is not None else None
+        claims = check_claims(result)
     except WheelError as e:
         print(f"{PROG}: error: {e}", file=sys.stderr)
         return 2
     if args.json:
-        json.dump(to_json(result, expectation), sys.stdout, indent=2, sort_keys=False)
+        json.dump(to_json(result, expectation, claims), sys.stdout, indent=2, sort_keys=False)
         sys.stdout.write("\n")
     elif expectation is not None:
-        sys.stdout.write(explain_with_expectation(result, expectation))
+        sys.stdout.write(explain_with_expectation(result, expectation, claims))
     else:
+        claim_lines = explain_claims(result, claims)
+        sys.stdout.write("\n".join([*claim_lines, ""]) if claim_lines else "")
         sys.stdout.write(explain(result))
     sys.stdout.flush()
     if expectation is not None and not expectation.met:
+        return 1
+    if any(not claim.met for claim in claims):
         return 1
     return 0

@@ -206,9 +206,13 @@ def _x86_64_isa(
     word = struct.Struct("<I" if elf.little_endian else ">I")
     header = struct.Struct(("<" if elf.little_endian else ">") + "III")
     prop_align = 3 if elf.elfclass == 64 else 2
+    walked = 0
     for section in sections:
         if section.type != _SHT_NOTE:
             continue
+        walked += section.size
+        if walked > len(raw):
+            raise ElfReadError("its note sections hold more bytes than the file (they overlap)")
         offset = section.offset
         end = offset + section.size
         while offset + header.size < end:
@@ -302,13 +306,36 @@ class _Layout:
         self.vernaux = struct.Struct(order + "IHHII")
 
 
+class _Budget:
+    """Bytes a parse may scan for strings: a malformed file fails fast instead of looping.
+
+    Names and version strings of a real file are read once each, so their
+    total is below the file's size; overlapping or unterminated ones of a
+    hostile file run out of budget after a bounded amount of work.
+    """
+
+    def __init__(self, limit: int) -> None:
+        self.left = limit
+
+    def spend(self, amount: int) -> None:
+        self.left -= amount
+        if self.left < 0:
+            raise ElfReadError(
+                "its string tables are malformed (strings overlap or are not terminated, "
+                "more bytes than the file holds)"
+            )
+
+
+_MAX_DYNAMIC_ENTRIES = 1 << 16
+
+
 def _unpack(layout: struct.Struct, raw: memoryview, offset: int) -> tuple:
     if offset < 0 or offset + layout.size > len(raw):
         raise ElfReadError(f"a table at offset {offset} runs past the end of the file")
     return layout.unpack_from(raw, offset)
 
 
-def _string_at(raw: memoryview, offset: int) -> str:
+def _string_at(raw: memoryview, offset: int, budget: _Budget) -> str:
     """A NUL-terminated string at a file offset, decoded as pyelftools decodes names."""
     if offset < 0 or offset >= len(raw):
         raise ElfReadError(f"a string at offset {offset} is past the end of the file")
@@ -318,28 +345,67 @@ def _string_at(raw: memoryview, offset: int) -> str:
     while end < limit:
         chunk = bytes(raw[end : min(limit, end + step)])
         nul = chunk.find(b"\0")
+        budget.spend(nul + 1 if nul >= 0 else len(chunk))
         if nul >= 0:
             end += nul
             return bytes(raw[offset:end]).decode("utf-8", errors="replace")
         end += len(chunk)
-        step = 4096
+        step = min(step * 2, 1 << 20)
     raise ElfReadError(f"a string at offset {offset} is not terminated")
 
 
-def _sections(elf: ELFFile, raw: memoryview, layout: _Layout) -> list[_Section]:
+def _table_count(
+    raw: memoryview, what: str, offset: int, count: int, entsize: int, size: int
+) -> int:
+    """``count`` entries of ``size`` bytes at ``offset``, checked to lie in the file."""
+    if count == 0:
+        return 0
+    if entsize != size:
+        raise ElfReadError(f"its {what} entries are {entsize} bytes, not {size}")
+    if offset < 0 or offset + count * size > len(raw):
+        raise ElfReadError(
+            f"its {count} {what} entries at offset {offset} run past the end of the file"
+        )
+    return count
+
+
+def _section_count(elf: ELFFile, raw: memoryview, layout: _Layout) -> int:
+    """e_shnum, or section 0's sh_size for 0xff00 sections or more, bounded by the file."""
+    offset = elf["e_shoff"]
+    if offset == 0:
+        return 0
+    count = elf["e_shnum"]
+    if count == 0:
+        count = _unpack(layout.shdr, raw, offset)[5]
+    return _table_count(raw, "section header", offset, count, elf["e_shentsize"], layout.shdr.size)
+
+
+def _segment_count(elf: ELFFile, raw: memoryview, layout: _Layout) -> int:
+    """e_phnum, or section 0's sh_info for PN_XNUM, bounded by the file."""
+    count = elf["e_phnum"]
+    if count == 0xFFFF:
+        if elf["e_shoff"] == 0:
+            raise ElfReadError("e_phnum is PN_XNUM but the file has no section 0")
+        count = _unpack(layout.shdr, raw, elf["e_shoff"])[7]
+    return _table_count(
+        raw, "program header", elf["e_phoff"], count, elf["e_phentsize"], layout.phdr.size
+    )
+
+
+def _sections(elf: ELFFile, raw: memoryview, layout: _Layout, budget: _Budget) -> list[_Section]:
     """The section headers with their names (pyelftools' counting rules)."""
-    count = elf.num_sections()
+    count = _section_count(elf, raw, layout)
     if not count:
         return []
     base = elf["e_shoff"]
-    stride = elf["e_shentsize"]
-    headers = [_unpack(layout.shdr, raw, base + i * stride) for i in range(count)]
+    table = raw[base : base + count * layout.shdr.size]
+    headers = list(layout.shdr.iter_unpack(table))
     names_index = elf.get_shstrndx()
     names_offset = headers[names_index][4] if names_index < count else None
     sections = []
     for header in headers:
         sh_name, sh_type, _, _, offset, size, link, info, _, entsize = header
-        name = _string_at(raw, names_offset + sh_name) if names_offset is not None else ""
+        name = _string_at(raw, names_offset + sh_name, budget) if names_offset is not None else ""
         sections.append(_Section(name, sh_type, offset, size, link, info, entsize))
     return sections
 
@@ -362,9 +428,11 @@ def _section_bytes(raw: memoryview, section: _Section) -> memoryview:
     return raw[section.offset : end]
 
 
-def _c_string(table: bytes, offset: int) -> bytes:
+def _c_string(table: bytes, offset: int, budget: _Budget) -> bytes:
     end = table.find(b"\0", offset)
-    return table[offset:] if end < 0 else table[offset:end]
+    stop = len(table) if end < 0 else end
+    budget.spend(max(stop - offset, 0) + 1)
+    return table[offset:stop]
 
 
 def _init_offsets(strtab: bytes, module: str) -> dict[int, int]:
@@ -427,19 +495,21 @@ def _facts(
     elf: ELFFile, raw: memoryview, path: str, blacklist: frozenset[bytes], scan_symbols: bool
 ) -> ElfFacts:
     layout = _Layout(elf.elfclass == 64, elf.little_endian)
-    sections = _sections(elf, raw, layout)
+    budget = _Budget(2 * len(raw) + (1 << 20))
+    sections = _sections(elf, raw, layout, budget)
     platform = _platform(elf, raw, sections)
 
     # Program headers: the first PT_INTERP and the first PT_DYNAMIC, as auditwheel reads them.
     segments = []
-    for index in range(elf.num_segments()):
-        fields = _unpack(layout.phdr, raw, elf["e_phoff"] + index * elf["e_phentsize"])
+    phoff = elf["e_phoff"]
+    for index in range(_segment_count(elf, raw, layout)):
+        fields = _unpack(layout.phdr, raw, phoff + index * layout.phdr.size)
         if layout.wide:
             p_type, _, p_offset, p_vaddr, _, p_filesz, _, _ = fields
         else:
             p_type, p_offset, p_vaddr, _, p_filesz, _, _, _ = fields
         segments.append((p_type, p_offset, p_vaddr, p_filesz))
-    interp = next((_string_at(raw, s[1]) for s in segments if s[0] == _PT_INTERP), None)
+    interp = next((_string_at(raw, s[1], budget) for s in segments if s[0] == _PT_INTERP), None)
     needed: list[str] = []
     soname = rpath = runpath = None
     dynamic = next((s for s in segments if s[0] == _PT_DYNAMIC), None)
@@ -447,6 +517,11 @@ def _facts(
         tags = []
         position = dynamic[1]
         while True:
+            if len(tags) >= _MAX_DYNAMIC_ENTRIES:
+                raise ElfReadError(
+                    f"its dynamic section has more than {_MAX_DYNAMIC_ENTRIES} entries "
+                    "before DT_NULL"
+                )
             tag, value = _unpack(layout.dyn, raw, position)
             tags.append((tag, value))
             if tag == _DT_NULL:
@@ -457,7 +532,7 @@ def _facts(
             if tag in (_DT_NEEDED, _DT_RPATH, _DT_RUNPATH, _DT_SONAME):
                 if strings is None:
                     raise ElfReadError("the dynamic section has no string table")
-                text = _string_at(raw, strings + value)
+                text = _string_at(raw, strings + value, budget)
                 if tag == _DT_NEEDED:
                     needed.append(text)
                 elif tag == _DT_RPATH:
@@ -467,21 +542,8 @@ def _facts(
                 else:
                     soname = text
 
-    # .gnu.version_r: library -> versions, and the version index of each.
-    requirements: list[tuple[str, str, int]] = []
-    verneed = _by_name(sections, ".gnu.version_r")
-    if verneed is not None and verneed.type == _SHT_GNU_VERNEED:
-        strtab = sections[verneed.link].offset if verneed.link < len(sections) else 0
-        entry = verneed.offset
-        for _ in range(verneed.info):
-            _, count, file_name, aux, next_entry = _unpack(layout.verneed, raw, entry)
-            library = _string_at(raw, strtab + file_name)
-            aux_at = entry + aux
-            for _ in range(count):
-                _, _, other, version_name, next_aux = _unpack(layout.vernaux, raw, aux_at)
-                requirements.append((library, _string_at(raw, strtab + version_name), other))
-                aux_at += next_aux
-            entry += next_entry
+    requirements = _version_requirements(raw, sections, layout, budget)
+    _check_version_definitions(raw, sections, layout)
 
     examples: dict[int, list[str]] = {index: [] for _, _, index in requirements}
     counts: dict[int, int] = dict.fromkeys(examples, 0)
@@ -510,6 +572,7 @@ def _facts(
             if elf.little_endian != (sys.byteorder == "little"):
                 versym.byteswap()
         init_offsets = _init_offsets(strtab, path.rsplit("/", 1)[-1].split(".", 1)[0])
+        name_budget = _Budget(8 * len(strtab) + (1 << 20))
         order = "<" if elf.little_endian else ">"
         for index, entry in enumerate(struct.iter_unpack(order + entry_format, table)):
             if wide:
@@ -521,7 +584,7 @@ def _facts(
                 if py_ext_version is None and kind == _STT_FUNC and name_offset in init_offsets:
                     py_ext_version = init_offsets[name_offset]
                 continue
-            name = _c_string(strtab, name_offset)
+            name = _c_string(strtab, name_offset, name_budget)
             if not name:
                 continue
             text = name.decode("utf-8", errors="replace")
@@ -556,6 +619,89 @@ def _facts(
         pyfpe_symbols=tuple(pyfpe),
         ucs2_symbols=tuple(ucs2),
     )
+
+
+_SHT_GNU_VERDEF = 0x6FFFFFFD
+_VERDEF = {True: struct.Struct("<HHHHIII"), False: struct.Struct(">HHHHIII")}
+_VERDAUX = {True: struct.Struct("<II"), False: struct.Struct(">II")}
+
+
+class _Chain:
+    """Walks the linked records of one version section; refuses loops and overruns.
+
+    Every record lies inside the section, each ``next`` moves forward (so no
+    chain can cycle), a zero ``next`` ends a chain only at its last record,
+    and all chains together visit at most as many records as the section holds.
+    """
+
+    def __init__(self, section: _Section, record: int) -> None:
+        self.section = section
+        self.end = section.offset + section.size
+        self.left = section.size // record if record else 0
+
+    def at(self, offset: int, layout: struct.Struct, raw: memoryview) -> tuple:
+        if offset < self.section.offset or offset + layout.size > self.end:
+            raise ElfReadError(
+                f"a record of its {self.section.name or 'version'} section at offset {offset} "
+                "lies outside the section"
+            )
+        self.left -= 1
+        if self.left < 0:
+            raise ElfReadError(
+                f"its {self.section.name or 'version'} section has more records than it can "
+                "hold (its chains loop or overlap)"
+            )
+        return _unpack(layout, raw, offset)
+
+    def next(self, offset: int, step: int, remaining: int, what: str) -> int:
+        if remaining and step == 0:
+            raise ElfReadError(
+                f"its {self.section.name or 'version'} section's {what} chain ends "
+                f"(next = 0) with {remaining} more record(s) announced: the chain loops"
+            )
+        return offset + step
+
+
+def _version_requirements(
+    raw: memoryview, sections: list[_Section], layout: _Layout, budget: _Budget
+) -> list[tuple[str, str, int]]:
+    """.gnu.version_r: (library, version, version index), walked like pyelftools walks it."""
+    requirements: list[tuple[str, str, int]] = []
+    verneed = _by_name(sections, ".gnu.version_r")
+    if verneed is None or verneed.type != _SHT_GNU_VERNEED:
+        return requirements
+    _section_bytes(raw, verneed)
+    strtab = sections[verneed.link].offset if verneed.link < len(sections) else 0
+    chain = _Chain(verneed, layout.vernaux.size)
+    entry = verneed.offset
+    for index in range(verneed.info):
+        _, count, file_name, aux, next_entry = chain.at(entry, layout.verneed, raw)
+        library = _string_at(raw, strtab + file_name, budget)
+        aux_at = entry + aux
+        for aux_index in range(count):
+            _, _, other, version_name, next_aux = chain.at(aux_at, layout.vernaux, raw)
+            requirements.append((library, _string_at(raw, strtab + version_name, budget), other))
+            aux_at = chain.next(aux_at, next_aux, count - aux_index - 1, "vna_next")
+        entry = chain.next(entry, next_entry, verneed.info - index - 1, "vn_next")
+    return requirements
+
+
+def _check_version_definitions(raw: memoryview, sections: list[_Section], layout: _Layout) -> None:
+    """.gnu.version_d: the loader walks it at import; a looping chain would hang it."""
+    verdef = next((s for s in sections if s.type == _SHT_GNU_VERDEF), None)
+    if verdef is None:
+        return
+    _section_bytes(raw, verdef)
+    little = layout.word.format.startswith("<")
+    chain = _Chain(verdef, _VERDAUX[little].size)
+    entry = verdef.offset
+    for index in range(verdef.info):
+        _, _, _, count, _, aux, next_entry = chain.at(entry, _VERDEF[little], raw)
+        aux_at = entry + aux
+        for aux_index in range(count):
+            _, next_aux = chain.at(aux_at, _VERDAUX[little], raw)
+            aux_at = chain.next(aux_at, next_aux, count - aux_index - 1, "vda_next")
+        entry = chain.next(entry, next_entry, verdef.info - index - 1, "vd_next")
 
 
 def _dynamic_strings(

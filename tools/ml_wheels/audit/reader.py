@@ -10,13 +10,14 @@ the number of processes.
 
 from __future__ import annotations
 
+import bisect
 import contextlib
 import csv
 import io
 import mmap
 import multiprocessing
 import os
-import posixpath
+import stat
 import struct
 import zipfile
 import zlib
@@ -27,9 +28,31 @@ from typing import Optional, Union
 
 from ml_wheels.audit.elf import ElfFacts, ElfReadError, looks_like_elf, read_elf_facts
 from ml_wheels.errors import WheelError
+from ml_wheels.wheelpath import path_problem, shown_path
 
 _LOCAL_HEADER = struct.Struct("<4sHHHHHIIIHH")
 _LOCAL_SIGNATURE = b"PK\x03\x04"
+_UTF8_FLAG = 0x800
+# Compression methods of the zip format other than stored and deflate, by number.
+_METHOD_NAMES = {
+    1: "shrink",
+    6: "implode",
+    8: "deflate",
+    9: "deflate64",
+    12: "bzip2",
+    14: "LZMA",
+    93: "Zstandard",
+    95: "xz",
+    98: "PPMd",
+}
+# A member read whole (an ELF file, RECORD, WHEEL) may declare any size up to
+# this; above it, at most _MAX_RATIO times its compressed size (deflate reaches
+# ~1032:1 on zeros, real ELF files 2-6:1), so a small hostile archive cannot make
+# the audit hold gigabytes. Other members are never inflated past their head.
+_RATIO_FREE_BYTES = 8 << 20
+_MAX_RATIO = 16
+# What every installer writes besides RECORD's entries: RECORD and its signatures.
+_RECORD_FILES = ("RECORD", "RECORD.jws", "RECORD.p7s")
 # Below this many bytes of ELF files, a process pool costs more than it saves.
 _POOL_MIN_BYTES = 8 << 20
 
@@ -52,7 +75,52 @@ class Member:
     compress_size: int
     file_size: int
     flag_bits: int
-    is_symlink: bool
+
+
+def _open_regular(path: str) -> io.BufferedReader:
+    """Opens ``path`` for reading if it is a regular file (a FIFO never blocks).
+
+    Raises:
+      WheelError: missing, a directory, a FIFO, device or socket, or unreadable.
+    """
+    try:
+        info = os.stat(path)
+    except FileNotFoundError as e:
+        raise WheelError(f"{path}: no such file") from e
+    except OSError as e:
+        raise WheelError(f"{path}: cannot open: {e.strerror}") from e
+    if stat.S_ISDIR(info.st_mode):
+        raise WheelError(f"{path}: is a directory, not a wheel")
+    if not stat.S_ISREG(info.st_mode):
+        raise WheelError(
+            f"{path}: is not a regular file (a FIFO, device or socket); "
+            "give the path of a .whl file"
+        )
+    try:
+        descriptor = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+    except OSError as e:
+        raise WheelError(f"{path}: cannot open: {e.strerror}") from e
+    if not stat.S_ISREG(os.fstat(descriptor).st_mode):  # replaced since the stat above
+        os.close(descriptor)
+        raise WheelError(f"{path}: is not a regular file; give the path of a .whl file")
+    return open(descriptor, "rb")
+
+
+def _check_sizes(path: str, info: zipfile.ZipInfo) -> None:
+    """Refuses compression methods other than stored/deflate, and inconsistent sizes."""
+    name = info.orig_filename
+    method = info.compress_type
+    if method not in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED):
+        label = _METHOD_NAMES.get(method, "an unknown method")
+        raise WheelError(
+            f"{path}: {shown_path(name)} is compressed with {label} (zip method {method}); "
+            "wheels use deflate or no compression: rebuild the wheel with deflate"
+        )
+    if method == zipfile.ZIP_STORED and info.file_size != info.compress_size:
+        raise WheelError(
+            f"{path}: {shown_path(name)} is stored (not compressed) but declares "
+            f"{info.file_size} bytes for {info.compress_size} bytes of data; the archive is corrupt"
+        )
 
 
 class WheelArchive:
@@ -60,41 +128,80 @@ class WheelArchive:
 
     def __init__(self, path: str) -> None:
         self.path = path
-        if not os.path.exists(path):
-            raise WheelError(f"{path}: no such file")
-        if os.path.isdir(path):
-            raise WheelError(f"{path}: is a directory, not a wheel")
-        try:
-            self._file = open(path, "rb")  # noqa: SIM115 (closed in close())
-        except OSError as e:
-            raise WheelError(f"{path}: cannot open: {e.strerror}") from e
+        self._file = _open_regular(path)
         try:
             self._zip = zipfile.ZipFile(self._file)
             self._map = mmap.mmap(self._file.fileno(), 0, access=mmap.ACCESS_READ)
-        except (zipfile.BadZipFile, ValueError, OSError) as e:
+        except (
+            zipfile.BadZipFile,
+            zipfile.LargeZipFile,
+            ValueError,
+            OSError,
+            EOFError,
+            OverflowError,
+            struct.error,
+            NotImplementedError,
+        ) as e:
             self._file.close()
             raise WheelError(f"{path}: not a wheel (not a valid zip archive: {e})") from e
-        self.members: dict[str, Member] = {}
-        self.directories: set[str] = {""}
+        try:
+            self.members, self._names = self._read_directory()
+        except WheelError:
+            self.close()
+            raise
+        records = sorted(
+            n for n in self.members if n.endswith(".dist-info/RECORD") and n.count("/") == 1
+        )
+        self._record: Optional[str] = records[0] if records else None
+
+    def _read_directory(self) -> tuple[dict[str, Member], list[str]]:
+        """Members by name, and every entry name (directories too), sorted."""
+        members: dict[str, Member] = {}
+        names: list[str] = []
+        seen: set[str] = set()
         for info in self._zip.infolist():
-            name = info.filename
-            parent = posixpath.dirname(name.rstrip("/"))
-            while parent and parent not in self.directories:
-                self.directories.add(parent)
-                parent = posixpath.dirname(parent)
-            if info.is_dir():
-                self.directories.add(name.rstrip("/"))
+            name = info.orig_filename
+            bare = name[:-1] if name.endswith("/") else name
+            problem = path_problem(bare)
+            if problem:
+                raise WheelError(
+                    f"{self.path}: wheel path {shown_path(name)} {problem}; rebuild the wheel "
+                    "without it"
+                )
+            if bare in seen:
+                raise WheelError(
+                    f"{self.path}: {shown_path(bare)} is in the archive twice; installers "
+                    "write both, the last one wins: rebuild the wheel with it once"
+                )
+            seen.add(bare)
+            names.append(name)
+            if name.endswith("/"):
                 continue
-            mode = info.external_attr >> 16
-            self.members[name] = Member(
+            _check_sizes(self.path, info)
+            # The mode bits do not matter (pip writes symlink-mode members as files).
+            members[name] = Member(
                 name,
                 info.header_offset,
                 info.compress_type,
                 info.compress_size,
                 info.file_size,
                 info.flag_bits,
-                (mode & 0o170000) == 0o120000,
             )
+        names.sort()
+        return members, names
+
+    def is_dir(self, path: str) -> bool:
+        """Whether ``path`` is a directory of the wheel ("" is its root).
+
+        A directory is any proper prefix of an entry name, or a directory entry;
+        found by bisection over the sorted names, so the bookkeeping stays
+        linear in the size of the central directory.
+        """
+        if path == "":
+            return True
+        prefix = path + "/"
+        index = bisect.bisect_left(self._names, prefix)
+        return index < len(self._names) and self._names[index].startswith(prefix)
 
     def close(self) -> None:
         with contextlib.suppress(BufferError):  # a view still alive: the exit frees it
@@ -108,17 +215,31 @@ class WheelArchive:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
+    def record_name(self) -> Optional[str]:
+        """The ``<name>.dist-info/RECORD`` member, or None."""
+        return self._record
+
     def record_paths(self) -> Optional[list[str]]:
         """The paths RECORD lists, in its order (None without a RECORD)."""
-        records = [n for n in self.members if n.endswith(".dist-info/RECORD") and n.count("/") == 1]
-        if not records:
+        record = self.record_name()
+        if record is None:
             return None
-        text = self.read_bytes(self.members[records[0]]).decode("utf-8", errors="replace")
+        text = self.read_bytes(self.members[record]).decode("utf-8", errors="replace")
         paths = []
-        for row in csv.reader(io.StringIO(text)):
-            if row and row[0]:
-                paths.append(row[0])
+        try:
+            for row in csv.reader(io.StringIO(text)):
+                if row and row[0]:
+                    paths.append(row[0])
+        except csv.Error as e:
+            raise WheelError(f"{self.path}: {record} is not valid CSV ({e})") from e
         return paths
+
+    def unlisted_exempt(self, name: str) -> bool:
+        """RECORD and its signatures, which RECORD does not list."""
+        if self._record is None:
+            return False
+        directory = self._record.rsplit("/", 1)[0]
+        return name in (f"{directory}/{file}" for file in _RECORD_FILES)
 
     def _data_offset(self, member: Member) -> int:
         header = self._map[member.header_offset : member.header_offset + _LOCAL_HEADER.size]
@@ -127,61 +248,86 @@ class WheelArchive:
         fields = _LOCAL_HEADER.unpack(header)
         if fields[0] != _LOCAL_SIGNATURE:
             raise WheelError(f"{self.path}: {member.name}: bad local header signature")
-        return member.header_offset + _LOCAL_HEADER.size + fields[9] + fields[10]
+        name_start = member.header_offset + _LOCAL_HEADER.size
+        raw_name = self._map[name_start : name_start + fields[9]]
+        encoding = "utf-8" if fields[2] & _UTF8_FLAG else "cp437"
+        local_name = raw_name.decode(encoding, errors="replace")
+        if local_name != member.name:
+            raise WheelError(
+                f"{self.path}: {shown_path(member.name)}: its local header names "
+                f"{shown_path(local_name)}; installers may write either, so the archive is "
+                "refused: rebuild the wheel"
+            )
+        return name_start + fields[9] + fields[10]
+
+    def _check_encrypted(self, member: Member) -> None:
+        if member.flag_bits & 1:
+            raise WheelError(f"{self.path}: {member.name} is encrypted")
 
     def head(self, member: Member, size: int = 4) -> bytes:
         """The first bytes of a member, inflating no more than needed."""
-        if member.flag_bits & 1:
-            raise WheelError(f"{self.path}: {member.name} is encrypted")
+        self._check_encrypted(member)
         start = self._data_offset(member)
         end = start + member.compress_size
         if member.compress_type == zipfile.ZIP_STORED:
             return bytes(self._map[start : min(end, start + size)])
-        if member.compress_type == zipfile.ZIP_DEFLATED:
-            inflater = zlib.decompressobj(-15)
-            out = b""
-            position = start
-            chunk = 512
-            try:
-                while len(out) < size and position < end and not inflater.eof:
-                    step = min(chunk, end - position)
-                    out += inflater.decompress(
-                        inflater.unconsumed_tail + self._map[position : position + step],
-                        size - len(out),
-                    )
-                    position += step
-                    chunk = 4096
-            except zlib.error as e:
-                raise WheelError(f"{self.path}: {member.name}: corrupt data ({e})") from e
-            return out[:size]
-        with self._zip.open(member.name) as stream:
-            return stream.read(size)
+        inflater = zlib.decompressobj(-15)
+        out = b""
+        position = start
+        chunk = 512
+        try:
+            while len(out) < size and position < end and not inflater.eof:
+                step = min(chunk, end - position)
+                out += inflater.decompress(
+                    inflater.unconsumed_tail + self._map[position : position + step],
+                    size - len(out),
+                )
+                position += step
+                chunk = 4096
+        except zlib.error as e:
+            raise WheelError(f"{self.path}: {member.name}: corrupt data ({e})") from e
+        return out[:size]
 
     def read(self, member: Member) -> Union[bytes, memoryview]:
-        """The whole member: a view into the map when stored, else inflated bytes."""
-        if member.flag_bits & 1:
-            raise WheelError(f"{self.path}: {member.name} is encrypted")
+        """The whole member: a view into the map when stored, else inflated bytes.
+
+        Inflating stops one byte past the declared size, so a member that
+        inflates further (a zip bomb) costs no more memory than it declares.
+        """
+        self._check_encrypted(member)
         start = self._data_offset(member)
         end = start + member.compress_size
+        if end > len(self._map):
+            raise WheelError(f"{self.path}: {member.name}: data is truncated")
         if member.compress_type == zipfile.ZIP_STORED:
-            if end > len(self._map):
-                raise WheelError(f"{self.path}: {member.name}: data is truncated")
             return memoryview(self._map)[start:end]
-        if member.compress_type == zipfile.ZIP_DEFLATED:
-            try:
-                data = zlib.decompress(
-                    memoryview(self._map)[start:end], -15, max(member.file_size, 1)
-                )
-            except zlib.error as e:
-                raise WheelError(f"{self.path}: {member.name}: corrupt data ({e})") from e
-            if len(data) != member.file_size:
-                raise WheelError(
-                    f"{self.path}: {member.name}: inflates to {len(data)} bytes, "
-                    f"the archive says {member.file_size}"
-                )
-            return data
-        with self._zip.open(member.name) as stream:
-            return stream.read()
+        size = member.file_size
+        if size > _RATIO_FREE_BYTES and size > _MAX_RATIO * member.compress_size:
+            raise WheelError(
+                f"{self.path}: {shown_path(member.name)} declares {size} bytes from "
+                f"{member.compress_size} compressed bytes (more than {_MAX_RATIO}:1), as a zip "
+                "bomb does; if it is a real file, store it uncompressed"
+            )
+        inflater = zlib.decompressobj(-15)
+        try:
+            data = inflater.decompress(memoryview(self._map)[start:end], member.file_size + 1)
+        except zlib.error as e:
+            raise WheelError(f"{self.path}: {member.name}: corrupt data ({e})") from e
+        if len(data) > member.file_size:
+            raise WheelError(
+                f"{self.path}: {member.name}: inflates past the {member.file_size} bytes the "
+                "archive declares (a corrupt member or a zip bomb); rebuild the wheel"
+            )
+        if not inflater.eof:
+            raise WheelError(
+                f"{self.path}: {member.name}: corrupt data (the deflate stream ends early)"
+            )
+        if len(data) != member.file_size:
+            raise WheelError(
+                f"{self.path}: {member.name}: inflates to {len(data)} bytes, "
+                f"the archive says {member.file_size}"
+            )
+        return data
 
     def read_bytes(self, member: Member) -> bytes:
         data = self.read(member)
@@ -242,7 +388,7 @@ def parse_elf_members(
         (archive.members[name] for name in names),
         key=lambda m: (-m.file_size, m.name),
     )
-    members = [m for m in members if not m.is_symlink and m.file_size >= 16]
+    # Symlink modes and tiny sizes change nothing: pip writes every member as a file.
     pool = None
     if jobs > 1 and sum(m.file_size for m in members) >= _POOL_MIN_BYTES:
         try:

@@ -6,7 +6,7 @@ import posixpath
 from collections.abc import Sequence
 from typing import Any, Optional
 
-from ml_wheels.audit.analyze import AuditResult, Expectation, Reason, loc_text
+from ml_wheels.audit.analyze import AuditResult, Expectation, Reason, RunpathProblem, loc_text
 from ml_wheels.audit.policy import Policy
 
 SCHEMA_VERSION = 1
@@ -79,14 +79,19 @@ def _reason_json(result: AuditResult, reason: Reason) -> dict[str, Any]:
     return out
 
 
-def to_json(result: AuditResult, expectation: Optional[Expectation] = None) -> dict[str, Any]:
+def to_json(
+    result: AuditResult,
+    expectation: Optional[Expectation] = None,
+    claims: Sequence[Expectation] = (),
+) -> dict[str, Any]:
     """The audit as a JSON-able dict.
 
     Keys shared with ``auditwheel show --json`` (schema 1) mean the same:
     ``overall_tag``, ``sym_tag`` (also as ``symbol_tag``), ``pyfpe``, ``ucs2``,
     ``unsupported_isa``, ``versioned_symbols``, ``external_libs`` (for the most
     compatible policy: soname -> path on this machine or null),
-    ``policy_upgrades``.
+    ``policy_upgrades``. Ours: ``claims`` (each tag the wheel claims, met or
+    not), ``runpath_outside`` (RUNPATH/RPATH entries leading outside the wheel).
     """
     out: dict[str, Any] = {
         "version": SCHEMA_VERSION,
@@ -149,17 +154,54 @@ def to_json(result: AuditResult, expectation: Optional[Expectation] = None) -> d
             python_extensions=list(result.python_extensions),
             reasons=reasons,
         )
+    out["runpath_outside"] = [_runpath_json(problem) for problem in result.runpath_problems]
     out["ignored"] = dict(result.ignored)
     out["excluded"] = list(result.excluded)
     out["warnings"] = list(result.warnings)
     if expectation is not None:
-        out["expect"] = {
-            "tag": expectation.request.text,
-            "policy": _name(result, expectation.policy) if expectation.policy else None,
-            "met": expectation.met,
-            "explanation": explain_expectation(result, expectation),
-        }
+        out["expect"] = _expectation_json(result, expectation)
+    out["claims"] = [_expectation_json(result, claim) for claim in claims]
     return out
+
+
+def _expectation_json(result: AuditResult, expectation: Expectation) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "tag": expectation.request.text,
+        "policy": _name(result, expectation.policy) if expectation.policy else None,
+        "met": expectation.met,
+        "explanation": explain_expectation(result, expectation),
+    }
+    if expectation.claim is not None:
+        out["claimed_in"] = list(expectation.claim.sources)
+    return out
+
+
+def _runpath_json(problem: RunpathProblem) -> dict[str, str]:
+    return {"file": problem.file, "kind": problem.kind, "entry": problem.entry, "why": problem.why}
+
+
+RUNPATH_FIX = (
+    "Fix: keep only RUNPATH/RPATH entries that lead to folders of the wheel ($ORIGIN, "
+    "$ORIGIN/../<pkg>.libs): drop the -Wl,-rpath linkopt that adds the others (python_wheel "
+    "drops Bazel's own _solib_* entries unless told to keep them), and bundle the libraries "
+    "they were for into the wheel or exclude them."
+)
+
+
+def describe_runpath(problem: RunpathProblem) -> str:
+    """A RUNPATH/RPATH entry that leads outside the wheel, as one sentence."""
+    return (
+        f"{problem.file} has the {problem.kind} entry {problem.entry!r}: {problem.why}; "
+        "the loader would search it for libraries, outside the installed wheel."
+    )
+
+
+def _runpath_lines(problems: Sequence[RunpathProblem]) -> list[str]:
+    lines = ["  - " + describe_runpath(problem) for problem in problems[:_MAX_GROUPS]]
+    if len(problems) > _MAX_GROUPS:
+        lines.append(f"  ... and {len(problems) - _MAX_GROUPS} more (see --json)")
+    lines.append("    " + RUNPATH_FIX)
+    return lines
 
 
 # --- plain words ------------------------------------------------------------------------
@@ -215,11 +257,12 @@ def describe_reason(result: AuditResult, reason: Reason, target: Optional[Policy
             relative = posixpath.relpath(
                 posixpath.dirname(bundled) or ".", posixpath.dirname(reason.file) or "."
             )
+            origin = "ORIGIN" if relative == "." else f"ORIGIN/{relative}"
             return [
                 f"{reason.file} needs {reason.library}{via}; the wheel has {bundled}, but its "
                 f"RPATH/RUNPATH does not lead there, so the library counts as external{allowed}.",
-                f"Fix: add $ORIGIN/{relative} to the RUNPATH of {reason.file} "
-                '(e.g. linkopts = ["-Wl,-rpath,$ORIGIN/..."]).',
+                f"Fix: add ${origin} to the RUNPATH of {reason.file} (in Bazel, "
+                f'linkopts = ["-Wl,-rpath,$${origin}"] on its cc_binary; Bazel turns $$ into $).',
             ]
         found = (
             f"found at {reason.path} on this machine"
@@ -347,38 +390,63 @@ def explain(result: AuditResult) -> str:
         if reasons:
             lines.append(f"What keeps it from {_name(result, result.policies.highest)}:")
             lines.extend(_reason_lines(result, reasons, None))
+    if result.runpath_problems:
+        lines.append("RUNPATH/RPATH entries that lead outside the wheel (no tag is met with them):")
+        lines.extend(_runpath_lines(result.runpath_problems))
     return "\n".join(lines) + "\n"
 
 
 def explain_expectation(result: AuditResult, expectation: Expectation) -> list[str]:
-    """Why the wheel does (or does not) meet the requested tag, as lines."""
+    """Why the wheel does (or does not) meet the requested or claimed tag, as lines."""
     tag = expectation.request.text
+    claim = expectation.claim
+    claimed = f" (claimed in its {' and '.join(claim.sources)})" if claim is not None else ""
     if expectation.met:
         if result.pure:
-            return [f"PASS: {result.filename} meets {tag}: {expectation.note}."]
+            return [f"PASS: {result.filename} meets {tag}{claimed}: {expectation.note}."]
         best = _name(result, result.overall)
         asked = _name(result, expectation.policy)
         same = best == asked
         return [
-            f"PASS: {result.filename} meets {tag}"
+            f"PASS: {result.filename} meets {tag}{claimed}"
             + ("." if same else f": its best policy, {best}, is at least as compatible as {asked}.")
         ]
     if expectation.policy is None:
-        return [f"FAIL: {result.filename} does not meet {tag}: {expectation.note}."]
+        return [f"FAIL: {result.filename} does not meet {tag}{claimed}: {expectation.note}."]
     asked = _name(result, expectation.policy)
+    shown = tag if claim is not None else asked
     lines = [
-        f"FAIL: {result.filename} does not meet {asked}"
-        + (f" (asked as {tag})" if tag != asked else "")
+        f"FAIL: {result.filename} does not meet {shown}{claimed}"
+        + (f" (asked as {tag})" if claim is None and tag != asked else "")
         + f"; its best policy is {_name(result, result.overall)}.",
-        f"Why not {asked}:",
+        f"Why not {shown}:",
     ]
     if expectation.reasons:
         lines.extend(_reason_lines(result, expectation.reasons, expectation.policy))
-    else:
+    if expectation.runpath:
+        lines.extend(_runpath_lines(expectation.runpath))
+    if not expectation.reasons and not expectation.runpath:
         lines.append(f"  - {_limits_line(result)}.")
     return lines
 
 
-def explain_with_expectation(result: AuditResult, expectation: Expectation) -> str:
-    lines = [*explain_expectation(result, expectation), "", *_header(result)]
+def explain_claims(result: AuditResult, claims: Sequence[Expectation]) -> list[str]:
+    """One block per claimed tag: PASS, or FAIL with the reasons."""
+    lines: list[str] = []
+    for claim in claims:
+        lines.extend(explain_expectation(result, claim))
+    return lines
+
+
+def explain_with_expectation(
+    result: AuditResult, expectation: Expectation, claims: Sequence[Expectation] = ()
+) -> str:
+    """The expectation's verdict, the claims' verdicts, then the audit's summary."""
+    # A claim that stands for the expected policy would repeat the same reasons.
+    others = [c for c in claims if c.policy is None or c.policy is not expectation.policy or c.met]
+    lines = [*explain_expectation(result, expectation), *explain_claims(result, others), ""]
+    lines += _header(result)
+    if result.runpath_problems and not expectation.runpath:
+        lines.append("RUNPATH/RPATH entries that lead outside the wheel (no tag is met with them):")
+        lines.extend(_runpath_lines(result.runpath_problems))
     return "\n".join(lines) + "\n"
