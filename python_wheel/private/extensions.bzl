@@ -25,6 +25,7 @@ _version_suffix = tag_class(
 
 _local_python = tag_class(
     attrs = {
+        "allow_site_packages": attr.bool(doc = "Let Bazel-run programs import from the interpreter's site-packages and user site (not hermetic). Default: they see only the standard library and their Bazel dependencies."),
         "interpreter": attr.string(default = "python3", doc = "Absolute path of a CPython interpreter, or a name looked up on PATH."),
         "name": attr.string(default = "python", doc = "Name of the generated repository; register `@<name>//:all` as toolchains."),
     },
@@ -33,6 +34,7 @@ _local_python = tag_class(
 
 _hermetic_python = tag_class(
     attrs = {
+        "allow_site_packages": attr.bool(doc = "Let Bazel-run programs import from the chosen interpreter's site-packages and user site (not hermetic). Default: they see only the standard library and their Bazel dependencies."),
         "default_version": attr.string(doc = "The version used when `--repo_env=HERMETIC_PYTHON_VERSION` is not set; one of the hub's `python_version` tags."),
         "name": attr.string(default = "python", doc = "Name of the hub repository; `use_repo` it and register `@<name>//:all` as toolchains."),
         "requirements_lock": attr.string(doc = "Label pattern of the per-version requirements lock; `{version}` becomes `3_12`, `3_13_ft`, ... e.g. `//:requirements_lock_{version}.txt`. Relative labels refer to the main repository."),
@@ -91,6 +93,7 @@ def _hermetic_python_hubs(module_ctx):
             default_version = default,
             requirements_lock = hub.tag.requirements_lock,
             requirements_locks = hub.tag.requirements_locks,
+            allow_site_packages = hub.tag.allow_site_packages,
         )
     for module in module_ctx.modules:
         declared = [tag.name for tag in module.tags.hermetic_python]
@@ -108,7 +111,7 @@ def _ml_wheels_impl(module_ctx):
         for tag in module.tags.version_suffix:
             python_wheel_version_suffix_repository(name = tag.name)
         for tag in module.tags.local_python:
-            local_python_toolchain_repository(name = tag.name, interpreter = tag.interpreter)
+            local_python_toolchain_repository(name = tag.name, interpreter = tag.interpreter, allow_site_packages = tag.allow_site_packages)
 
     # Under bzlmod rules_python is always a dependency of rules_ml_wheels.
     compat_repository(name = "rules_ml_wheels_compat", use_rules_python = True)

@@ -7,6 +7,7 @@ validation as the Bazel 4.2.3 ones."""
 
 from __future__ import annotations
 
+import re
 import shlex
 import subprocess
 import zipfile
@@ -119,8 +120,10 @@ def bazel7_builds(tmp_path_factory) -> Bazel7Lane:
 
 
 def _members(wheel: Path) -> list[str]:
+    """Member names, the CPython tag of extension file names made generic: the
+    lanes build for different interpreters (`_native.cpython-314-...so` here)."""
     with zipfile.ZipFile(wheel) as archive:
-        return archive.namelist()
+        return [re.sub(r"\.cpython-\d+t?-", ".cpython-XY-", n) for n in archive.namelist()]
 
 
 @pytest.mark.parametrize("example", sorted(EXAMPLE_WHEELS))

@@ -358,8 +358,11 @@ def test_each_version_gets_its_own_tags(hermetic_builds):
             )
             check_wheel(wheel)
             assert ("Tag", f"{tag}-{tag}-manylinux_2_17_x86_64") in read_wheel_file(wheel)
-        with zipfile.ZipFile(build.wheels[0]) as archive:
-            assert "fastmath/_native.so" in archive.namelist(), version
+        # Named with the interpreter's EXT_SUFFIX, as setuptools would.
+        extension = f"fastmath/_native.cpython-{tag[2:]}-x86_64-linux-gnu.so"
+        for wheel in build.wheels:
+            with zipfile.ZipFile(wheel) as archive:
+                assert extension in archive.namelist(), (version, archive.namelist())
 
 
 def test_version_bzl_describes_the_chosen_interpreter(hermetic_builds, hermetic_bazel):
@@ -379,8 +382,10 @@ def test_version_bzl_describes_the_chosen_interpreter(hermetic_builds, hermetic_
         # The interpreter Bazel extracted, not the installation it was made from.
         interpreter = Path(values["PYTHON_INTERPRETER"])
         assert interpreter.is_relative_to(output_base / "external" / "python"), interpreter
-        # py_binary/py_test launchers start on it too, not on a python3 from PATH.
-        assert build.launcher == f"#!{interpreter}"
+        # py_binary/py_test launchers start on it too, not on a python3 from
+        # PATH, through the hub's package-less virtual environment.
+        venv = output_base / "external" / "python" / "venv"
+        assert build.launcher == f"#!{venv / 'bin' / 'python3'}"
 
 
 @pytest.fixture(scope="module")
@@ -693,6 +698,9 @@ def test_free_threaded_wheels_get_t_tags(freethreaded_build):
         assert wheel.name == "fastmath-0.3.0.dev0+selfbuilt-cp313-cp313t-manylinux_2_17_x86_64.whl"
         check_wheel(wheel)
         assert ("Tag", "cp313-cp313t-manylinux_2_17_x86_64") in read_wheel_file(wheel)
+        with zipfile.ZipFile(wheel) as archive:
+            names = archive.namelist()
+        assert "fastmath/_native.cpython-313t-x86_64-linux-gnu.so" in names, names
 
 
 @pytest.fixture(scope="module")

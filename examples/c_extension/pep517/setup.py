@@ -2,8 +2,10 @@
 
 rules_ml_wheels runs `python -m build --wheel --no-isolation` on a staged tree
 holding these project files and the wheel's inputs, and passes the wheel's
-name and version in ML_WHEEL_DISTRIBUTION / ML_WHEEL_VERSION. The extension
-is already compiled by Bazel: it is shipped as package data.
+name and version in ML_WHEEL_DISTRIBUTION / ML_WHEEL_VERSION, in a fixed
+environment (docs/environment-variables.md). The extension is already
+compiled by Bazel: it is shipped as package data, and the build fails if the
+wheel ends up with no compiled file (e.g. without "*.so" in package_data).
 """
 
 import os
