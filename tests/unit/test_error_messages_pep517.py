@@ -37,6 +37,8 @@ DIST_INFO = "tiny_pkg-0.1.0.dist-info"
 # The tags of what the build writes are not checked (the spec's are used).
 BUILT = "tiny_pkg-0.1.0-py3-none-any.whl"
 METADATA = "Metadata-Version: 2.1\nName: tiny-pkg\nVersion: 0.1.0\n"
+# Enough of an ELF header for the compiled-code check of platform wheels.
+PRETEND_ELF = "\x7fELF pretend library"
 
 BACKEND_PYPROJECT = """\
 [build-system]
@@ -359,6 +361,7 @@ def test_build_wrote_a_different_distinfo_file(tiny, out, tmpdir_env):
     # _pack adds --distinfo-file licenses/LICENSE <tiny>/LICENSE ("MIT License").
     members = {
         "tinypkg/__init__.py": "",
+        "tinypkg/_native.so": PRETEND_ELF,
         f"{DIST_INFO}/METADATA": METADATA,
         f"{DIST_INFO}/licenses/LICENSE": "Apache License\n",
     }
@@ -378,6 +381,7 @@ def test_build_wrote_the_same_distinfo_file(tiny, out, tmpdir_env):
     _, env = tmpdir_env
     members = {
         "tinypkg/__init__.py": "",
+        "tinypkg/_native.so": PRETEND_ELF,
         f"{DIST_INFO}/METADATA": METADATA,
         f"{DIST_INFO}/licenses/LICENSE": "MIT License\n",
     }
@@ -388,3 +392,43 @@ def test_build_wrote_the_same_distinfo_file(tiny, out, tmpdir_env):
     assert sorted(os.listdir(out)) == [WHEEL_NAME]
     with zipfile.ZipFile(out / WHEEL_NAME) as zf:
         assert zf.read(f"{DIST_INFO}/licenses/LICENSE") == b"MIT License\n"
+
+
+@pytest.mark.parametrize(
+    ("wheel_file", "claimed"),
+    [
+        (
+            "Wheel-Version: 1.0\nRoot-Is-Purelib: false\nTag: cp311-cp311-linux_x86_64\n",
+            "Root-Is-Purelib: false, Tag: cp311-cp311-linux_x86_64",
+        ),
+        ("Wheel-Version: 1.0\n", "no tags"),
+        (None, "no WHEEL file"),
+    ],
+    ids=["platform-tagged", "untagged", "no-wheel-file"],
+)
+def test_platform_wheel_without_compiled_code(tiny, out, tmpdir_env, wheel_file, claimed):
+    # A .so that is not compiled code (no ELF, Mach-O or PE header) does not count.
+    members = {
+        "tinypkg/__init__.py": "",
+        "tinypkg/_native.so": "not a library",
+        f"{DIST_INFO}/METADATA": METADATA,
+    }
+    if wheel_file is not None:
+        members[f"{DIST_INFO}/WHEEL"] = wheel_file
+    tmp, env = tmpdir_env
+    project = _backend_project(tiny, {BUILT: members})
+    result = _pack(tiny, _spec(), out / WHEEL_NAME, env=env, check=False, project=project)
+    # The build's output comes first (the compiler's words, for a real build).
+    *build_output, line = result.stderr.strip().splitlines()
+    assert build_output[-1] == f"Successfully built {BUILT}"
+    assert "Traceback" not in result.stderr
+    assert result.returncode == 2
+    assert line == (
+        f"pack_wheel: error: {TARGET}: platform_tag is "
+        f"'manylinux_2_17_x86_64.manylinux2014_x86_64' but the PEP 517 build's wheel {BUILT} "
+        f"({claimed}) holds no compiled code: no ELF, Mach-O or PE file among its "
+        f"{len(members)} files (the build's output is above); make the extension compile "
+        "(setuptools skips an optional one that fails) or list the Bazel-built library in "
+        "package_data, or leave platform_tag unset for a pure wheel"
+    )
+    _nothing_left(out, tmp)

@@ -126,14 +126,19 @@ def test_version_mismatch_names_both(tiny, tmp_path):
     # Project files may also come as a directory (a Bazel tree artifact).
     project_dir = tmp_path / "project_files"
     project_dir.mkdir()
-    for name in ("setup.py", "pyproject.toml"):
-        (project_dir / name).write_bytes((tiny / name).read_bytes())
+    # The build sees none of the caller's variables (FORCE_VERSION), so the
+    # mismatch is written into setup.py.
+    setup_py = SETUP_PY.replace(
+        'os.environ.get("FORCE_VERSION", os.environ["ML_WHEEL_VERSION"])', '"9.9"'
+    )
+    assert setup_py != SETUP_PY
+    (project_dir / "setup.py").write_text(setup_py)
+    (project_dir / "pyproject.toml").write_bytes((tiny / "pyproject.toml").read_bytes())
     (tiny / "setup.py").unlink()
     proc = _pack(
         tiny,
         _spec(),
         tmp_path / WHEEL_NAME,
-        env=_env(FORCE_VERSION="9.9"),
         check=False,
         project=["--project-file", "", project_dir],
     )
@@ -167,3 +172,183 @@ def test_wheel_name_checked_before_building(tiny, tmp_path):
     assert proc.returncode == 2
     assert WHEEL_NAME in proc.stderr and "tiny_pkg-0.1.0-py3-none-any.whl" in proc.stderr
     assert json.loads((tiny.parent / "spec.json").read_text())["target"] == "//tiny:wheel"
+
+
+# A real extension module, compiled by setuptools inside the build.
+EXTENSION_C = """\
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+
+static PyObject *answer(PyObject *self, PyObject *args) { return PyLong_FromLong(42); }
+
+static PyMethodDef methods[] = {{"answer", answer, METH_NOARGS, "The answer."}, {NULL}};
+static struct PyModuleDef module = {PyModuleDef_HEAD_INIT, "_speed", NULL, -1, methods};
+
+PyMODINIT_FUNC PyInit__speed(void) { return PyModule_Create(&module); }
+"""
+BROKEN_LINE = "#error this extension does not compile, on purpose\n"
+EXTENSION_SETUP_PY = """\
+import os
+from setuptools import Extension, setup
+
+setup(
+    name=os.environ["ML_WHEEL_DISTRIBUTION"],
+    version=os.environ["ML_WHEEL_VERSION"],
+    packages=["tinypkg"],
+    ext_modules=[Extension("tinypkg._speed", ["tinypkg/_speed.c"], optional=True)],
+)
+"""
+NO_COMPILED_CODE = (
+    "holds no compiled code: no ELF, Mach-O or PE file among its {count} files (the "
+    "build's output is above); make the extension compile (setuptools skips an optional "
+    "one that fails) or list the Bazel-built library in package_data, or leave "
+    "platform_tag unset for a pure wheel"
+)
+
+
+def _extension_project(tiny: Path, source: str) -> None:
+    """Turns the tiny project into one whose setup.py compiles ``source``."""
+    (tiny / "tinypkg" / "_native.so").unlink()
+    (tiny / "tinypkg" / "_speed.c").write_text(source)
+    (tiny / "setup.py").write_text(EXTENSION_SETUP_PY)
+
+
+def _elf_members(wheel: Path) -> list[str]:
+    with zipfile.ZipFile(wheel) as zf:
+        return [n for n in zf.namelist() if zf.read(n)[:4] == b"\x7fELF"]
+
+
+def test_extension_that_compiles_is_packed(tiny, tmp_path):
+    # The control for the two tests below: the same project, compiling.
+    _extension_project(tiny, EXTENSION_C)
+    output = tmp_path / WHEEL_NAME
+    _pack(tiny, _spec(), output)
+    (member,) = _elf_members(output)
+    assert member.startswith("tinypkg/_speed.") and member.endswith(".so")
+
+
+def test_extension_that_fails_to_compile_fails_the_build(tiny, tmp_path):
+    # setuptools skips an optional extension that fails and still tags the
+    # wheel cp311-cp311-linux_x86_64: the packer must not call it manylinux.
+    _extension_project(tiny, BROKEN_LINE + EXTENSION_C)
+    output = tmp_path / WHEEL_NAME
+    proc = _pack(tiny, _spec(), output, check=False)
+    assert proc.returncode == 2
+    message = proc.stderr.strip().splitlines()[-1]
+    assert message.startswith(
+        "pack_wheel: error: //tiny:wheel: platform_tag is "
+        "'manylinux_2_17_x86_64.manylinux2014_x86_64' but the PEP 517 build's wheel "
+        "tiny_pkg-0.1.0-cp311-cp311-linux_x86_64.whl (Root-Is-Purelib: false, "
+        "Tag: cp311-cp311-linux_x86_64) "
+    )
+    assert message.endswith(NO_COMPILED_CODE.format(count=5))
+    # The compiler's own words come first, so the cause is on screen.
+    before = proc.stderr[: proc.stderr.index("pack_wheel: error:")]
+    assert "this extension does not compile, on purpose" in before
+    assert not output.exists()
+
+
+def test_pure_build_for_a_platform_tag_fails(tiny, tmp_path):
+    # A setup.py that forgot the library in package_data builds a pure wheel.
+    (tiny / "setup.py").write_text(SETUP_PY.replace('package_data={"tinypkg": ["*.so"]},', ""))
+    output = tmp_path / WHEEL_NAME
+    proc = _pack(tiny, _spec(), output, check=False)
+    assert proc.returncode == 2
+    assert proc.stderr.strip().splitlines()[-1] == (
+        "pack_wheel: error: //tiny:wheel: platform_tag is "
+        "'manylinux_2_17_x86_64.manylinux2014_x86_64' but the PEP 517 build's wheel "
+        "tiny_pkg-0.1.0-py3-none-any.whl (Root-Is-Purelib: true, Tag: py3-none-any) "
+        + NO_COMPILED_CODE.format(count=6)
+    )
+    assert not output.exists()
+
+
+def test_pure_build_for_a_pure_wheel_is_fine(tiny, tmp_path):
+    name = "tiny_pkg-0.1.0-py3-none-any.whl"
+    (tiny / "setup.py").write_text(SETUP_PY.replace('package_data={"tinypkg": ["*.so"]},', ""))
+    spec = _spec(python_tag="py3", abi_tag="none", platform_tag="any", wheel_name=name)
+    _pack(tiny, spec, tmp_path / name)
+    assert _elf_members(tmp_path / name) == []
+
+
+def test_compiled_extension_is_reproducible_across_staging_dirs(tiny, tmp_path):
+    # The interpreter's CFLAGS include -g: without prefix maps the random
+    # staging directory lands in the extension's debug info.
+    _extension_project(tiny, EXTENSION_C)
+    wheels = []
+    for root in ("first", "second/deeper"):
+        out, tmp = tmp_path / root / "out", tmp_path / root / "tmp"
+        out.mkdir(parents=True)
+        tmp.mkdir()
+        _pack(tiny, _spec(), out / WHEEL_NAME, env=_env(TMPDIR=str(tmp)))
+        wheels.append(out / WHEEL_NAME)
+    assert _elf_members(wheels[0]), "the extension was compiled"
+    with zipfile.ZipFile(wheels[0]) as first, zipfile.ZipFile(wheels[1]) as second:
+        for name in first.namelist():
+            assert first.read(name) == second.read(name), name
+    assert sha256_file(wheels[0]) == sha256_file(wheels[1])
+
+
+ENV_SETUP_PY = """\
+import json
+import os
+from setuptools import setup
+
+with open("tinypkg/env.json", "w", encoding="utf-8") as f:
+    json.dump(dict(os.environ), f)
+setup(
+    name=os.environ["ML_WHEEL_DISTRIBUTION"],
+    version=os.environ["ML_WHEEL_VERSION"],
+    packages=["tinypkg"],
+    package_data={"tinypkg": ["*.so", "env.json"]},
+)
+"""
+
+
+def test_what_setup_py_sees(tiny, tmp_path):
+    (tiny / "setup.py").write_text(ENV_SETUP_PY)
+    caller_tmp = tmp_path / "caller_tmp"
+    caller_tmp.mkdir()
+    env = _env(
+        PATH="/opt/fixed/bin:/usr/bin:/bin",
+        TMPDIR=str(caller_tmp),
+        HOME=str(tmp_path / "caller_home"),
+        CFLAGS="-O0",
+        CC="false",
+        FOO="from the caller",
+        LANG="de_DE.UTF-8",
+    )
+    output = tmp_path / WHEEL_NAME
+    _pack(tiny, _spec(), output, env=env)
+    with zipfile.ZipFile(output) as zf:
+        seen = json.loads(zf.read("tinypkg/env.json"))
+    # python -m build adds the backend's name for its hook runner.
+    assert sorted(seen) == [
+        "CPPFLAGS",
+        "HOME",
+        "LANG",
+        "LC_ALL",
+        "ML_WHEEL_ABI_TAG",
+        "ML_WHEEL_DISTRIBUTION",
+        "ML_WHEEL_PLATFORM_TAG",
+        "ML_WHEEL_PYTHON_TAG",
+        "ML_WHEEL_VERSION",
+        "PATH",
+        "PYTHONDONTWRITEBYTECODE",
+        "PYTHONHASHSEED",
+        "PYTHONNOUSERSITE",
+        "PYTHONPATH",
+        "PYTHONUTF8",
+        "SOURCE_DATE_EPOCH",
+        "TMPDIR",
+        "_PYPROJECT_HOOKS_BUILD_BACKEND",
+    ]
+    assert seen["PATH"] == "/opt/fixed/bin:/usr/bin:/bin"
+    staging = Path(seen["HOME"]).parent
+    assert staging.parent == caller_tmp and staging.name.startswith("ml_wheels_pep517_")
+    assert (seen["HOME"], seen["TMPDIR"]) == (str(staging / "home"), str(staging / "tmp"))
+    assert (seen["LANG"], seen["LC_ALL"], seen["PYTHONUTF8"]) == ("C", "C", "1")
+    assert seen["SOURCE_DATE_EPOCH"] == "315532800"
+    assert f"-ffile-prefix-map={staging / 'src'}=." in seen["CPPFLAGS"].split()
+    assert seen["ML_WHEEL_PLATFORM_TAG"] == "manylinux_2_17_x86_64.manylinux2014_x86_64"
+    assert not caller_tmp.joinpath(staging.name).exists()

@@ -2,7 +2,10 @@
 
 For projects whose setup.py does real work (computed requirements, custom
 commands), as JAX and TensorFlow have. The spec stays authoritative for the
-name, version and tags; setuptools' naming is checked, never trusted.
+name, version and tags; setuptools' naming is checked, never trusted. The
+build runs in a fixed, minimal environment (``build_environment``), compiled
+code it produces holds no staging path (``_prefix_maps``), and a binary
+platform tag requires compiled code in what it built (``check_compiled``).
 """
 
 from __future__ import annotations
@@ -12,9 +15,11 @@ import email.parser
 import email.policy
 import importlib.util
 import os
+import shlex
 import shutil
 import subprocess
 import sys
+import sysconfig
 import tempfile
 import zipfile
 from collections.abc import Collection, Mapping, Sequence
@@ -71,30 +76,60 @@ def unpack_build_env(wheels: Sequence[str], site: str) -> None:
             raise WheelError(f"cannot unpack build environment wheel {wheel}: {exc}") from None
 
 
-def build_environment(
-    base: Mapping[str, str], spec: WheelSpec, site: str | None = None
-) -> dict[str, str]:
-    """Returns the environment for ``python -m build``.
+def _prefix_maps(tree: str) -> list[str]:
+    """Compiler flags that keep build paths out of compiled objects.
 
-    The action's environment is inherited; PYTHONPATH starts with ``site``
-    (the unpacked build environment wheels) when given, else gains the
-    directories of build and its backend as this process imports them (plain
-    script use), the variables that make setuptools deterministic are
-    fixed, and ML_WHEEL_DISTRIBUTION, ML_WHEEL_VERSION, ML_WHEEL_PYTHON_TAG,
+    The staged tree (a fresh temporary directory) becomes ``.``, the
+    interpreter's header directories (inside Bazel's output base for a
+    hermetic interpreter) become ``/python/include``. Sorted by length so
+    that a nested prefix comes last and wins: GCC and Clang apply the last
+    matching map (older Clang the longest, which is the same here).
+    """
+    maps: dict[str, str] = {}
+    paths = sysconfig.get_paths()
+    for key in ("include", "platinclude"):
+        if paths.get(key):
+            for variant in (paths[key], os.path.realpath(paths[key])):
+                maps[variant] = "/python/include"
+    for variant in (tree, os.path.realpath(tree)):
+        maps[variant] = "."
+    ordered = sorted(maps, key=lambda old: (len(old), old))
+    return [shlex.quote(f"-ffile-prefix-map={old}={maps[old]}") for old in ordered]
+
+
+def build_environment(
+    spec: WheelSpec,
+    staging: str,
+    tree: str,
+    site: str | None = None,
+    path: str | None = None,
+) -> dict[str, str]:
+    """Returns the fixed, minimal environment for ``python -m build``.
+
+    Nothing of the action's environment is inherited but ``PATH`` (which
+    the rule sets to a fixed value): ``HOME`` and ``TMPDIR`` are directories
+    of the staging area, the locale is ``C`` (Python in UTF-8 mode), the
+    variables that make setuptools and the compiler deterministic are fixed
+    (``SOURCE_DATE_EPOCH``, ``PYTHONHASHSEED``, ``CPPFLAGS`` with prefix maps,
+    which setuptools appends to the interpreter's own CFLAGS), and
+    ML_WHEEL_DISTRIBUTION, ML_WHEEL_VERSION, ML_WHEEL_PYTHON_TAG,
     ML_WHEEL_ABI_TAG and ML_WHEEL_PLATFORM_TAG tell setup.py what the rule
-    declared.
+    declared. ``PYTHONPATH`` is ``site`` (the unpacked build environment
+    wheels) when given, else the directories of build and its backend as
+    this process imports them (plain script use).
 
     Args:
-        base: The environment to start from (normally ``os.environ``).
         spec: The wheel spec.
+        staging: The staging directory; gets ``home/`` and ``tmp/``.
+        tree: The staged project tree (mapped to ``.`` in debug info).
+        site: The unpacked build environment wheels, if any.
+        path: ``PATH`` for the build (``None``: ``os.defpath``).
 
     Raises:
         WheelError: If ``build``, ``pyproject_hooks``, ``packaging`` or
             ``setuptools`` is not importable.
     """
-    paths = [p for p in base.get("PYTHONPATH", "").split(os.pathsep) if p]
-    if site is not None:
-        paths.insert(0, site)
+    paths = [] if site is None else [site]
     for module in () if site is not None else (*_BUILD_MODULES, *_OPTIONAL_MODULES):
         root = _module_root(module)
         if root is None and module in _BUILD_MODULES:
@@ -104,20 +139,28 @@ def build_environment(
             )
         if root is not None and root not in paths:
             paths.append(root)
-    env = dict(base)
-    env.update(
-        PYTHONPATH=os.pathsep.join(paths),
-        SOURCE_DATE_EPOCH=SOURCE_DATE_EPOCH,
-        PYTHONHASHSEED="0",
-        LC_ALL="C.UTF-8",
-        PYTHONDONTWRITEBYTECODE="1",
-        ML_WHEEL_DISTRIBUTION=spec.distribution,
-        ML_WHEEL_VERSION=spec.version,
-        ML_WHEEL_PYTHON_TAG=spec.python_tag,
-        ML_WHEEL_ABI_TAG=spec.abi_tag,
-        ML_WHEEL_PLATFORM_TAG=spec.platform_tag,
-    )
-    return env
+    home, tmp = os.path.join(staging, "home"), os.path.join(staging, "tmp")
+    os.makedirs(home, exist_ok=True)
+    os.makedirs(tmp, exist_ok=True)
+    return {
+        "PATH": path or os.defpath,
+        "HOME": home,
+        "TMPDIR": tmp,
+        "LANG": "C",
+        "LC_ALL": "C",
+        "PYTHONUTF8": "1",
+        "PYTHONPATH": os.pathsep.join(paths),
+        "PYTHONNOUSERSITE": "1",
+        "PYTHONHASHSEED": "0",
+        "PYTHONDONTWRITEBYTECODE": "1",
+        "SOURCE_DATE_EPOCH": SOURCE_DATE_EPOCH,
+        "CPPFLAGS": " ".join(_prefix_maps(tree)),
+        "ML_WHEEL_DISTRIBUTION": spec.distribution,
+        "ML_WHEEL_VERSION": spec.version,
+        "ML_WHEEL_PYTHON_TAG": spec.python_tag,
+        "ML_WHEEL_ABI_TAG": spec.abi_tag,
+        "ML_WHEEL_PLATFORM_TAG": spec.platform_tag,
+    }
 
 
 def _reject_spec_metadata(spec: WheelSpec) -> None:
@@ -152,8 +195,21 @@ def stage_tree(inputs: InputMap, project: Collection[str], root: str) -> None:
             os.symlink(os.path.abspath(path), dest)
 
 
-def run_build(tree: str, outdir: str, env: Mapping[str, str]) -> str:
-    """Runs ``python -m build --wheel --no-isolation`` and returns the wheel path.
+@dataclasses.dataclass(frozen=True)
+class BuildResult:
+    """What ``python -m build`` produced.
+
+    Attributes:
+        wheel: The path of the one wheel it wrote.
+        output: Its stdout and stderr, interleaved (compiler warnings included).
+    """
+
+    wheel: str
+    output: str
+
+
+def run_build(tree: str, outdir: str, env: Mapping[str, str]) -> BuildResult:
+    """Runs ``python -m build --wheel --no-isolation``.
 
     Raises:
         WheelError: If the build fails (its output is printed first) or does not
@@ -168,8 +224,9 @@ def run_build(tree: str, outdir: str, env: Mapping[str, str]) -> str:
         stderr=subprocess.STDOUT,
         check=False,
     )
+    output = proc.stdout.decode("utf-8", "replace")
     if proc.returncode != 0:
-        sys.stderr.write(proc.stdout.decode("utf-8", "replace"))
+        sys.stderr.write(output)
         raise WheelError(
             f"'python -m build --wheel --no-isolation' failed with exit code "
             f"{proc.returncode} (its output is above); fix the project's build"
@@ -180,7 +237,77 @@ def run_build(tree: str, outdir: str, env: Mapping[str, str]) -> str:
             f"the PEP 517 build produced {len(wheels)} wheels ({', '.join(wheels) or 'none'}); "
             "it must produce exactly one"
         )
-    return os.path.join(outdir, wheels[0])
+    return BuildResult(os.path.join(outdir, wheels[0]), output)
+
+
+# The first bytes of compiled code: ELF (Linux), Mach-O thin and fat (macOS).
+_NATIVE_MAGIC = (
+    b"\x7fELF",
+    b"\xfe\xed\xfa\xce",
+    b"\xfe\xed\xfa\xcf",
+    b"\xce\xfa\xed\xfe",
+    b"\xcf\xfa\xed\xfe",
+    b"\xca\xfe\xba\xbe",
+)
+# PE files (Windows) start with "MZ": too common to trust outside these names.
+_PE_SUFFIXES = (".pyd", ".dll")
+
+
+def _is_native(archive: zipfile.ZipFile, info: zipfile.ZipInfo) -> bool:
+    with archive.open(info) as member:
+        head = member.read(4)
+    if head in _NATIVE_MAGIC:
+        return True
+    return head[:2] == b"MZ" and info.filename.lower().endswith(_PE_SUFFIXES)
+
+
+def _built_tags(archive: zipfile.ZipFile, dist_info: str) -> str:
+    """The built WHEEL's Root-Is-Purelib and Tag lines, for messages."""
+    try:
+        text = archive.read(f"{dist_info}/WHEEL").decode("utf-8", "replace")
+    except KeyError:
+        return "no WHEEL file"
+    fields = [
+        line.strip() for line in text.splitlines() if line.startswith(("Root-Is-Purelib:", "Tag:"))
+    ]
+    return ", ".join(fields) or "no tags"
+
+
+def check_compiled(
+    spec: WheelSpec, built: BuildResult, archive: zipfile.ZipFile, dist_info: str
+) -> None:
+    """Refuses a platform-tagged wheel that holds no compiled code.
+
+    The criterion is the built wheel's content, not its own tags: a wheel
+    whose ``platform_tag`` is not ``any`` must contain at least one ELF,
+    Mach-O or PE (``.pyd``/``.dll``) file. setuptools tags a wheel by whether
+    ext_modules are declared, so an optional extension that failed to compile
+    still gets a platform tag, and a prebuilt library shipped as package data
+    gets ``py3-none-any``; neither tag tells what the wheel holds.
+
+    Args:
+        spec: The wheel spec.
+        built: The build's wheel and output.
+        archive: ``built.wheel``, open.
+        dist_info: Its ``.dist-info`` directory.
+
+    Raises:
+        WheelError: If there is none; the build's output is printed first.
+    """
+    if spec.platform_tag == "any":
+        return
+    files = [info for info in archive.infolist() if not info.is_dir()]
+    if any(_is_native(archive, info) for info in files):
+        return
+    sys.stderr.write(built.output)
+    raise WheelError(
+        f"platform_tag is {spec.platform_tag!r} but the PEP 517 build's wheel "
+        f"{os.path.basename(built.wheel)} ({_built_tags(archive, dist_info)}) holds no "
+        f"compiled code: no ELF, Mach-O or PE file among its {len(files)} files (the "
+        "build's output is above); make the extension compile (setuptools skips an "
+        "optional one that fails) or list the Bazel-built library in package_data, or "
+        "leave platform_tag unset for a pure wheel"
+    )
 
 
 def _check_identity(spec: WheelSpec, built: str, archive: zipfile.ZipFile) -> str:
@@ -222,7 +349,7 @@ def _check_identity(spec: WheelSpec, built: str, archive: zipfile.ZipFile) -> st
 
 def rewrite_built_wheel(
     spec: WheelSpec,
-    built: str,
+    built: BuildResult,
     output: str,
     inputs: InputMap,
     distinfo_files: Mapping[str, str],
@@ -232,14 +359,15 @@ def rewrite_built_wheel(
 
     Args:
         spec: The wheel spec (authoritative for name, version and tags).
-        built: The wheel the PEP 517 build produced.
+        built: The wheel the PEP 517 build produced, and its output.
         output: The wheel to write.
         inputs: The staged inputs (for the payload path checks).
         distinfo_files: Extra ``<dist-info>/NAME`` -> input file.
         jobs: Worker processes.
     """
-    with zipfile.ZipFile(built) as archive:
-        old_info = _check_identity(spec, built, archive)
+    with zipfile.ZipFile(built.wheel) as archive:
+        old_info = _check_identity(spec, built.wheel, archive)
+        check_compiled(spec, built, archive, old_info)
         old_data = old_info[: -len(".dist-info")] + ".data"
         payload: dict[str, Source] = {}
         built_names: dict[str, str] = {}
@@ -315,9 +443,9 @@ def pack_pep517(
             if build_env_wheels:
                 site = os.path.join(tmp, "site")
                 unpack_build_env(build_env_wheels, site)
-            env = build_environment(os.environ, spec, site)
             tree = os.path.join(tmp, "src")
             outdir = os.path.join(tmp, "dist")
+            env = build_environment(spec, tmp, tree, site, os.environ.get("PATH"))
             os.makedirs(tree)
             stage_tree(inputs, project, tree)
             built = run_build(tree, outdir, env)
