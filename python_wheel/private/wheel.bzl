@@ -293,7 +293,7 @@ def _python_wheel_impl(ctx):
             inputs.append(bundle)
     else:
         args.add(mode)
-        if mode == "direct" and ctx.attr.keep_bazel_runpath:
+        if mode in ("direct", "pep517") and ctx.attr.keep_bazel_runpath:
             args.add("--keep-bazel-runpath")
         for destination, f in files:
             args.add_all("--file", [destination, f])
@@ -396,7 +396,7 @@ python_wheel = rule(
         "homepage": attr.string(doc = "METADATA `Home-page`."),
         "keep_bazel_runpath": attr.bool(
             default = False,
-            doc = "Direct mode: ship ELF files' RUNPATH/RPATH entries that point into Bazel's output tree (a `_solib_<cpu>` path component, e.g. `$ORIGIN/../_solib_k8/...`) as they are. By default the writer removes them in place (same file size, the other entries kept in order), so an installed extension does not search `site-packages/_solib_k8/...` before `$ORIGIN`.",
+            doc = "Ship ELF files' RUNPATH/RPATH entries that point into Bazel's output tree (a `_solib_<cpu>` path component, e.g. `$ORIGIN/../_solib_k8/...`) as they are. By default the writer removes them in place (same file size, the other entries kept in order), so an installed extension does not search `site-packages/_solib_k8/...` before `$ORIGIN`. In pep517 mode such files are staged for setup.py as copies without these entries.",
         ),
         "keywords": attr.string_list(doc = "METADATA `Keywords`."),
         "license": attr.string(doc = "METADATA `License`: free text for a license that has no SPDX identifier. Prefer `license_expression`; the two cannot be combined."),

@@ -4,9 +4,14 @@ compliant wheels pass, non-compliant ones fail and their test log says why."""
 from __future__ import annotations
 
 import re
+import subprocess
+import sys
+import zipfile
 from pathlib import Path
 
 import pytest
+from elftools.elf.dynamic import DynamicSection
+from elftools.elf.elffile import ELFFile
 
 from .bazel_runner import REPO_ROOT
 
@@ -123,3 +128,47 @@ def test_runpath_hint_pasted_into_the_build_file_makes_the_test_pass(make_bazel)
     assert result.returncode == 0, result.stdout + result.stderr
     log = _test_log(bazel, "//bundled:bundled_test")
     assert "PASS: compliance_bundled-1.0-cp311-cp311-manylinux_2_17_x86_64.whl meets" in log
+
+
+def _search_paths(elf: Path) -> list[str]:
+    """The RUNPATH and RPATH entries of an ELF file, as the loader reads them."""
+    with elf.open("rb") as f:
+        entries = []
+        for section in ELFFile(f).iter_sections():
+            if isinstance(section, DynamicSection):
+                for tag in section.iter_tags():
+                    if tag.entry.d_tag in ("DT_RUNPATH", "DT_RPATH"):
+                        value = tag.runpath if tag.entry.d_tag == "DT_RUNPATH" else tag.rpath
+                        entries.extend(e for e in value.split(":") if e)
+        return entries
+
+
+def test_bazel_solib_runpath_is_not_shipped_unless_kept(bazel, all_tests, tmp_path):
+    """Bazel links the extension with $ORIGIN/.../_solib_k8/... entries; the
+    wheel ships it without them, and keep_bazel_runpath ships them as they are
+    (which the audit then reports as leading outside the wheel)."""
+    bazel.run("build", "//bundled:wheel", "//bundled:wheel_kept", "--symlink_prefix=/")
+    bin_dir = bazel.bin_dir()
+    built = _search_paths(bin_dir / "bundled" / EXT)
+    assert any("/_solib_" in e for e in built), built
+    shipped = {}
+    for name in ("compliance_bundled", "compliance_bundled_kept"):
+        (wheel,) = (bin_dir / "bundled").glob(f"{name}-1.0-*.whl")
+        extracted = tmp_path / name
+        with zipfile.ZipFile(wheel) as zf:
+            extracted.write_bytes(zf.read(f"bundled/{EXT}"))
+        shipped[name] = (wheel, _search_paths(extracted))
+    assert shipped["compliance_bundled"][1] == [e for e in built if "/_solib_" not in e]
+    assert shipped["compliance_bundled_kept"][1] == built
+    audit = subprocess.run(
+        [
+            sys.executable,
+            str(REPO_ROOT / "tools" / "audit_wheel.py"),
+            str(shipped["compliance_bundled_kept"][0]),
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert audit.returncode == 1, audit.stdout + audit.stderr
+    assert "_solib_" in audit.stdout

@@ -287,3 +287,34 @@ def test_non_elf_content_is_not_touched(tmp_path: Path) -> None:
     wheel = _pack(tmp_path, source)
     with zipfile.ZipFile(wheel) as zf:
         assert zf.read(SO) == data
+
+
+@pytest.mark.parametrize("strip", [True, False])
+def test_pep517_staging_gives_setup_py_the_shipped_bytes(tmp_path: Path, strip: bool) -> None:
+    """setuptools copies what it finds in the staged tree, so the staged .so
+    must already be the one the direct writer would ship."""
+    from ml_wheels.inputs import build_input_map
+    from ml_wheels.pep517 import stage_tree
+
+    so = _build_so(tmp_path / "build", f"-Wl,-rpath,{SOLIB_AND_ORIGIN}")
+    (tmp_path / "mod.py").write_text("x = 1\n")
+    inputs = build_input_map(
+        "my_project-1.2.0.dist-info",
+        "my_project-1.2.0.data",
+        [(SO, str(so)), ("my_project/mod.py", str(tmp_path / "mod.py"))],
+        (),
+    )
+    tree = tmp_path / "tree"
+    stage_tree(inputs, (), str(tree), strip_bazel_runpath=strip)
+    staged = tree / SO
+    if strip:
+        assert not staged.is_symlink()
+        assert _paths(staged) == {"RUNPATH": "$ORIGIN"}
+        assert len(staged.read_bytes()) == len(so.read_bytes())
+        assert staged.stat().st_mode == so.stat().st_mode
+        assert _load_f(staged) == 42
+    else:
+        assert staged.is_symlink() and staged.read_bytes() == so.read_bytes()
+    # Files with nothing to strip are linked, not copied.
+    assert (tree / "my_project" / "mod.py").is_symlink()
+    assert _paths(so) == {"RUNPATH": SOLIB_AND_ORIGIN}

@@ -260,6 +260,7 @@ def build_parser() -> argparse.ArgumentParser:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     _add_common(pep517)
+    _add_keep_runpath(pep517)
     pep517.add_argument(
         "--project-file",
         nargs=2,
@@ -421,6 +422,7 @@ def _run(argv: Sequence[str] | None) -> int:
                 args.distinfo_file,
                 args.jobs,
                 args.build_env_wheel,
+                keep_bazel_runpath=args.keep_bazel_runpath,
             )
         else:
             path = pack_directory(

@@ -34,6 +34,7 @@ from packaging.version import InvalidVersion, Version
 from ml_wheels.errors import WheelError
 from ml_wheels.inputs import InputMap, build_input_map, fs_path
 from ml_wheels.pack import errors_for, spec_wheel_file, write_wheel
+from ml_wheels.runpath import PatchedStream, runpath_patches
 from ml_wheels.sources import FileSource, Source, ZipMemberSource
 from ml_wheels.spec import MetadataSpec, WheelSpec, check_spec_names, load_spec
 
@@ -180,18 +181,41 @@ def _reject_spec_metadata(spec: WheelSpec) -> None:
         )
 
 
-def stage_tree(inputs: InputMap, project: Collection[str], root: str) -> None:
+def _stage_without_bazel_runpath(path: str, dest: str) -> bool:
+    """Writes ``path`` to ``dest`` without its ``_solib_*`` RUNPATH entries.
+
+    Returns:
+        False, writing nothing, when the file has no such entries (not ELF,
+        or nothing to remove): the caller links it instead.
+    """
+    with open(path, "rb") as raw:
+        size = os.fstat(raw.fileno()).st_size
+        patches = runpath_patches(raw, size)
+        if not patches:
+            return False
+        with PatchedStream(raw, patches) as stream, open(dest, "xb") as out:
+            shutil.copyfileobj(stream, out, 1 << 20)
+    shutil.copymode(path, dest)
+    return True
+
+
+def stage_tree(
+    inputs: InputMap, project: Collection[str], root: str, strip_bazel_runpath: bool = True
+) -> None:
     """Lays out the build tree: payload inputs as symlinks, project files copied.
 
     Project files are copied so that code using ``__file__`` sees the staged
-    tree; payload files are symlinked to avoid copying large libraries.
+    tree; payload files are symlinked to avoid copying large libraries, except
+    ELF files whose RUNPATH/RPATH point into Bazel's ``_solib_*`` tree: with
+    ``strip_bazel_runpath`` those are staged as copies without these entries
+    (as the direct writer ships them), since setuptools copies what it finds.
     """
     for arcname, path in sorted(inputs.files.items()):
         dest = os.path.join(root, *fs_path(arcname).split("/"))
         os.makedirs(os.path.dirname(dest), exist_ok=True)
         if arcname in project:
             shutil.copyfile(path, dest)
-        else:
+        elif not (strip_bazel_runpath and _stage_without_bazel_runpath(path, dest)):
             os.symlink(os.path.abspath(path), dest)
 
 
@@ -406,6 +430,7 @@ def pack_pep517(
     distinfo_files: Sequence[Sequence[str]] = (),
     jobs: int | None = None,
     build_env_wheels: Sequence[str] = (),
+    keep_bazel_runpath: bool = False,
 ) -> str:
     """PEP 517 mode: stage, build with setuptools, rewrite canonically.
 
@@ -422,6 +447,8 @@ def pack_pep517(
         jobs: Worker processes (``None``: one per CPU).
         build_env_wheels: Wheels of build, setuptools, ... to run the build
             with; when empty, the modules this process can import are used.
+        keep_bazel_runpath: Stage ELF inputs with their ``_solib_*``
+            RUNPATH entries as they are.
 
     Returns:
         The written wheel's path.
@@ -447,7 +474,7 @@ def pack_pep517(
             outdir = os.path.join(tmp, "dist")
             env = build_environment(spec, tmp, tree, site, os.environ.get("PATH"))
             os.makedirs(tree)
-            stage_tree(inputs, project, tree)
+            stage_tree(inputs, project, tree, strip_bazel_runpath=not keep_bazel_runpath)
             built = run_build(tree, outdir, env)
             extra = build_input_map(spec.dist_info, spec.data_dir, (), (), distinfo_files)
             rewrite_built_wheel(spec, built, output, inputs, extra.files, jobs)
