@@ -64,7 +64,7 @@ HOST = "host"
 Loc = tuple  # (WHEEL, member path relative to the root) or (HOST, absolute path)
 
 _ORIGIN = re.compile(r"\$(ORIGIN|\{ORIGIN\})")
-_LIBPYTHON = re.compile(r"^libpython\d+\.\d+m?.so(\.\d)*$")
+_LIBPYTHON = re.compile(r"libpython[0-9]+\.[0-9]+m?\.so(\.[0-9]+)*", re.ASCII)
 _ORIGIN_MARK = "\0ORIGIN\0"
 
 
@@ -471,7 +471,7 @@ class Resolver:
                 excluded.add(soname)
                 self.excluded_seen.add(soname)
                 continue
-            if _LIBPYTHON.match(soname):
+            if _LIBPYTHON.fullmatch(soname):
                 all_libs[soname] = Lib(soname, None, None)
                 continue
             realpath, path = self._find(facts.platform, soname, search)

@@ -18,7 +18,7 @@ from ml_wheels.audit.analyze import AuditResult, Claim, Expectation
 from ml_wheels.audit.elf import KNOWN_ARCHITECTURES
 from ml_wheels.audit.policy import GLIBC, MUSL, Policy, PolicySet, TagRequest
 
-_VERSIONED = re.compile(r"^(manylinux|musllinux)_(\d+)_(\d+)$")
+_VERSIONED = re.compile(r"(manylinux|musllinux)_([0-9]+)_([0-9]+)", re.ASCII)
 _LEGACY = {"manylinux1": (2, 5), "manylinux2010": (2, 12), "manylinux2014": (2, 17)}
 
 
@@ -30,7 +30,7 @@ def _split(tag: str) -> tuple[str, Optional[str]]:
 
 
 def _version(base: str) -> Optional[tuple[int, int]]:
-    match = _VERSIONED.match(base)
+    match = _VERSIONED.fullmatch(base)
     if match:
         return int(match.group(2)), int(match.group(3))
     return _LEGACY.get(base)

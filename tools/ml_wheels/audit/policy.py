@@ -40,7 +40,7 @@ _MUSL_LIBC = {
     "loongarch64": "libc.musl-loongarch64.so.1",
 }
 
-_VERSIONED_BASE = re.compile(r"^(manylinux|musllinux)_(\d+)_(\d+)$")
+_VERSIONED_BASE = re.compile(r"(manylinux|musllinux)_([0-9]+)_([0-9]+)", re.ASCII)
 
 
 def policy_dir() -> Path:
@@ -255,7 +255,7 @@ def parse_tag(text: str) -> TagRequest:
     if base in bases:
         return TagRequest(tag, base, arch)
     known = ", ".join(sorted(b for b in bases if b != "linux"))
-    if _VERSIONED_BASE.match(base):
+    if _VERSIONED_BASE.fullmatch(base):
         raise WheelError(
             f"{text!r}: auditwheel's policies have no {base} (known: {known}); ask for one of those"
         )
