@@ -1,5 +1,7 @@
 """Wheel platform tags derived from the target platform."""
 
+load("//python_wheel/platforms:glibc.bzl", "GLIBC_VERSIONS", "LINUX_CPUS", "glibc_name")
+
 _PLATFORMS = "@rules_ml_wheels//python_wheel/platforms:"
 
 def platform_tag_for(os, cpu, manylinux = "", macos = "11_0"):
@@ -31,8 +33,15 @@ def wheel_platform_tag(manylinux = "", macos = "11_0", default = None):
     It resolves in the target configuration, so `--platforms` for another
     machine gives that machine's tag.
 
+    Without `manylinux`, a libc-aware target platform (one of
+    `@rules_ml_wheels//python_wheel/platforms:linux_<cpu>_glibc_<V>`, or any
+    platform with a `:glibc_<V>` constraint value) gives `manylinux_<V>_<cpu>`:
+    the glibc its C/C++ toolchain links against. Other Linux platforms give
+    `linux_<cpu>`.
+
     Args:
-      manylinux: glibc version for Linux tags (`2_17`, `2_27`, ...); empty for `linux_<cpu>`.
+      manylinux: glibc version for Linux tags (`2_17`, `2_27`, ...); empty for
+        the target platform's glibc constraint, or `linux_<cpu>` without one.
       macos: minimum macOS version, `11_0` by default.
       default: tag for any other platform; None makes other platforms an error.
 
@@ -47,6 +56,17 @@ def wheel_platform_tag(manylinux = "", macos = "11_0", default = None):
         _PLATFORMS + "macos_arm64": platform_tag_for("macos", "aarch64", macos = macos),
         _PLATFORMS + "windows_x86_64": platform_tag_for("windows", "x86_64"),
     }
+    if not manylinux:
+        # Bazel 4 does not prefer a config_setting with more constraint
+        # values, so the plain branches are replaced by ones matching Linux
+        # platforms without a glibc constraint.
+        for cpu in LINUX_CPUS:
+            branches.pop(_PLATFORMS + "linux_" + cpu)
+            branches[_PLATFORMS + "linux_%s_glibc_unspecified" % cpu] = platform_tag_for("linux", cpu)
+        for version in GLIBC_VERSIONS:
+            for cpu in LINUX_CPUS:
+                setting = _PLATFORMS + "linux_%s_glibc_%s_setting" % (cpu, glibc_name(version))
+                branches[setting] = platform_tag_for("linux", cpu, manylinux = glibc_name(version))
     if default != None:
         branches["//conditions:default"] = default
     return select(

@@ -73,6 +73,8 @@ tag_linux_aarch64_test = _tag_is_test("linux_aarch64_platform")
 tag_linux_ppc64le_test = _tag_is_test("linux_ppc64le_platform")
 tag_macos_arm64_test = _tag_is_test("macos_arm64_platform")
 tag_windows_x86_64_test = _tag_is_test("windows_x86_64_platform")
+tag_linux_aarch64_glibc_2_17_test = _tag_is_test("linux_aarch64_glibc_2_17")
+tag_linux_x86_64_glibc_2_28_test = _tag_is_test("linux_x86_64_glibc_2_28")
 
 def platform_tags_test_suite(name):
     """Declares the platform_tags.bzl tests, their fixtures, and a test_suite `name`.
@@ -107,6 +109,11 @@ def platform_tags_test_suite(name):
         ("wheel_platform_tag_macos_arm64_test", tag_macos_arm64_test, "manylinux_2_17_probe", "macosx_11_0_arm64"),
         ("wheel_platform_tag_windows_test", tag_windows_x86_64_test, "manylinux_2_17_probe", "win_amd64"),
         ("wheel_platform_tag_plain_linux_test", tag_linux_aarch64_test, "plain_linux_probe", "linux_aarch64"),
+        # A libc-aware platform's glibc constraint gives the manylinux tag.
+        ("wheel_platform_tag_glibc_aarch64_test", tag_linux_aarch64_glibc_2_17_test, "plain_linux_probe", "manylinux_2_17_aarch64"),
+        ("wheel_platform_tag_glibc_x86_64_test", tag_linux_x86_64_glibc_2_28_test, "plain_linux_probe", "manylinux_2_28_x86_64"),
+        # An explicit manylinux wins over the platform's glibc.
+        ("wheel_platform_tag_explicit_over_glibc_test", tag_linux_x86_64_glibc_2_28_test, "manylinux_2_17_probe", "manylinux_2_17_x86_64"),
     ]:
         test_rule(name = test_name, target_under_test = ":" + probe, expected = expected)
         tests.append(test_name)

@@ -1,0 +1,77 @@
+"""bzlmod: the `ml_wheels` tags of the C/C++ toolchains and the repositories they make.
+
+python_wheel/private/extensions.bzl puts `ZIG_CC_TAG` and `ZIG_SDK_TAG` into
+the `ml_wheels` extension as `zig_cc` and `zig_sdk` and calls
+`cc_repositories_from_tags(module_ctx)`. Unlike the tags that name one
+repository, `zig_cc` tags of the same name add up across modules (the union
+of their glibc versions and CPUs): every module gets the toolchains it asked
+for. For `zig_sdk`, the root module's tag wins.
+
+A user's MODULE.bazel:
+
+```starlark
+ml_wheels.zig_cc(name = "zig_cc", glibc_versions = ["2.17", "2.28"])
+use_repo(ml_wheels, "zig_cc")
+register_toolchains("@zig_cc//:all")
+```
+"""
+
+load("//python_wheel/platforms:glibc.bzl", "LINUX_CPUS")
+load(":zig.bzl", "ZIG_SDKS", "zig_cc_repositories")
+
+ZIG_CC_TAG = tag_class(
+    attrs = {
+        "glibc_versions": attr.string_list(default = ["2.17"], doc = "glibc versions to have toolchains for (`2.17`, `2.28`, ...). Tags of the same `name` add up."),
+        "name": attr.string(default = "zig_cc", doc = "The toolchains repository; `use_repo` it and register `@<name>//:all`."),
+        "target_cpus": attr.string_list(default = LINUX_CPUS, doc = "Target CPUs (`x86_64`, `aarch64`). Tags of the same `name` add up."),
+    },
+    doc = "The zig C/C++ toolchains, as the WORKSPACE macro `zig_cc_repositories`.",
+)
+
+ZIG_SDK_TAG = tag_class(
+    attrs = {
+        "exec_cpu": attr.string(mandatory = True, values = LINUX_CPUS, doc = "The exec CPU this `ziglang` wheel runs on."),
+        "name": attr.string(default = "zig_cc", doc = "The `zig_cc` tag whose SDK this replaces."),
+        "sha256": attr.string(mandatory = True, doc = "sha256 of the wheel."),
+        "urls": attr.string_list(mandatory = True, doc = "URLs of a `ziglang` wheel (a mirror of PyPI's)."),
+    },
+    doc = "Replaces the pinned `ziglang` wheel of one exec CPU (mirrors, another zig version).",
+)
+
+def _add(values, more):
+    for value in more:
+        if value not in values:
+            values.append(value)
+
+def cc_repositories_from_tags(module_ctx):
+    """Declares the repositories of every `zig_cc` and `zig_sdk` tag of every module.
+
+    Args:
+      module_ctx: the module extension's context.
+
+    Returns:
+      The names of the toolchains repositories made (for `use_repo`).
+    """
+    toolchains = {}
+    sdks = {}
+    for module in module_ctx.modules:
+        for tag in module.tags.zig_cc:
+            entry = toolchains.setdefault(tag.name, {"glibc_versions": [], "target_cpus": []})
+            _add(entry["glibc_versions"], tag.glibc_versions)
+            _add(entry["target_cpus"], tag.target_cpus)
+        for tag in module.tags.zig_sdk:
+            # The first module (the root) wins.
+            per_name = sdks.setdefault(tag.name, {})
+            if tag.exec_cpu not in per_name:
+                per_name[tag.exec_cpu] = {"sha256": tag.sha256, "urls": tag.urls}
+    for name, entry in toolchains.items():
+        zig_cc_repositories(
+            name = name,
+            glibc_versions = entry["glibc_versions"],
+            target_cpus = entry["target_cpus"],
+            sdks = dict(ZIG_SDKS, **sdks.get(name, {})),
+        )
+    for name in sdks:
+        if name not in toolchains:
+            fail("ml_wheels.zig_sdk(name = %r): no ml_wheels.zig_cc(name = %r) tag; add one, or fix `name`" % (name, name))
+    return sorted(toolchains)
