@@ -24,12 +24,16 @@ load(
 )
 load("//python_wheel/private:wheel.bzl", _python_wheel = "python_wheel")
 load("//python_wheel/private:wheel_dependency.bzl", _wheel_or_sources = "wheel_or_sources")
+load("//python_wheel/private/cc:platform_wheel.bzl", _platform_wheel = "platform_wheel")
+load("//python_wheel/private/emulation:emulated_py_test.bzl", _emulated_py_test = "emulated_py_test")
 
 PyWheelInfo = _PyWheelInfo
 PythonTagsInfo = _PythonTagsInfo
 WheelSourcesInfo = _WheelSourcesInfo
 collect_data_files = _collect_data_files
+emulated_py_test = _emulated_py_test
 platform_tag_for = _platform_tag_for
+platform_wheel = _platform_wheel
 py_import = _py_import
 python_tags_toolchain = _python_tags_toolchain
 python_wheel = _python_wheel

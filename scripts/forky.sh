@@ -17,7 +17,10 @@ here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 project="$(dirname "$here")"
 cache="${ML_WHEELS_CACHE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/rules_ml_wheels}"
 root="${ML_WHEELS_FORKY_ROOT:-$cache/forky-root}"
-# Bump when the recipe below changes, so existing roots are rebuilt.
+# Bump when the recipe below changes, so existing roots are rebuilt. Additions
+# that older checkouts of this script can live with are made in place by
+# `upgrade` instead: an older checkout sharing the cached root (CI) would
+# rebuild a root of a newer recipe number.
 recipe_version=3
 packages=bazel-bootstrap,bazel-rules-python,python3-venv,python3-dev,gcc,g++,zip,unzip,ca-certificates
 
@@ -36,6 +39,41 @@ stub_module() {
   printf 'common --override_module=%s=%s\n' "$2" "/usr/share/rules_ml_wheels/stub_modules/$2" >>"$1/etc/bazel.bazelrc"
 }
 
+buildozer_stub() {
+  # Bazel's own MODULE.bazel uses the buildozer module's extension (for
+  # `bazel mod tidy`): without it `bazel mod graph/deps/show_extension` fail
+  # with "Error loading '@@buildozer~//:buildozer_binary.bzl'". The stub
+  # makes @buildozer_binary with a `buildozer` that says it is missing.
+  local dir="$1/usr/share/rules_ml_wheels/stub_modules/buildozer"
+  mkdir -p "$dir"
+  cat >"$dir/buildozer_binary.bzl" <<'STUB'
+"""Stub of buildozer's `buildozer_binary` extension: no buildozer binary."""
+
+def _repo_impl(repository_ctx):
+    repository_ctx.file("buildozer", "#!/bin/sh\necho 'buildozer is not available in the forky root (stub module)' >&2\nexit 2\n", executable = True)
+    repository_ctx.file("BUILD.bazel", 'exports_files(["buildozer"])\n')
+
+_buildozer_repo = repository_rule(implementation = _repo_impl)
+
+def _impl(module_ctx):
+    _buildozer_repo(name = "buildozer_binary")
+
+buildozer_binary = module_extension(
+    implementation = _impl,
+    tag_classes = {"buildozer": tag_class(attrs = {"sha256": attr.string_dict(), "version": attr.string()})},
+)
+STUB
+  printf 'exports_files(["buildozer_binary.bzl"])\n' >"$dir/BUILD.bazel"
+}
+
+upgrade() {
+  # In-place additions to a root made by an earlier version of this script.
+  if [ ! -f "$1/usr/share/rules_ml_wheels/stub_modules/buildozer/buildozer_binary.bzl" ]; then
+    log "adding buildozer_binary.bzl to the buildozer stub module of $1"
+    buildozer_stub "$1"
+  fi
+}
+
 bazel_options() {
   # Bazel 7 mounts an empty /tmp in its sandboxes (hermetic tmp): sources
   # checked out under /tmp (CI clones, test copies) would vanish from actions.
@@ -45,12 +83,14 @@ bazel_options() {
 create() {
   if [ -f "$root/.rules_ml_wheels_recipe" ] && [ "$(cat "$root/.rules_ml_wheels_recipe")" = "$recipe_version" ]; then
     log "reusing $root"
+    upgrade "$root"
     return
   fi
   if [ -f "$root/.rules_ml_wheels_recipe" ] && [ "$(cat "$root/.rules_ml_wheels_recipe")" = 2 ]; then
     log "upgrading $root to recipe $recipe_version"
     bazel_options "$root"
     echo "$recipe_version" >"$root/.rules_ml_wheels_recipe"
+    upgrade "$root"
     return
   fi
   command -v mmdebstrap >/dev/null || { log "installing mmdebstrap"; as_root apt-get update -qq; DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -qq mmdebstrap >/dev/null; }
@@ -66,9 +106,10 @@ create() {
   stub_module "$tmp" apple_support
   stub_module "$tmp" protobuf
   stub_module "$tmp" buildozer
+  buildozer_stub "$tmp"
   stub_module "$tmp" zlib 'cc_library(name = "zlib", linkopts = ["-lz"], visibility = ["//visibility:public"])'
   bazel_options "$tmp"
-    # The host's extra CA certificates (TLS-intercepting proxies), if any; the
+  # The host's extra CA certificates (TLS-intercepting proxies), if any; the
   # Java keystore Bazel's downloader reads is rebuilt inside the root, where
   # Java can run (it needs /proc).
   if compgen -G "/usr/local/share/ca-certificates/*.crt" >/dev/null; then

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import ast
 import dataclasses
+import os
 import re
 from pathlib import Path
 
@@ -110,9 +111,15 @@ class Module:
                         self.loads[arg.value] = (label, arg.value)
 
     def resolve(self, node: ast.expr) -> ast.expr:
-        """Follows a top-level name to the expression assigned to it."""
+        """Follows a top-level name to the expression assigned to it, here or
+        in a private .bzl file this one loads it from."""
         while isinstance(node, ast.Name) and node.id in self.assigned:
             node = self.assigned[node.id]
+        if isinstance(node, ast.Name) and node.id in self.loads:
+            label, symbol = self.loads[node.id]
+            if label.startswith(":"):
+                label = "//" + os.path.dirname(self.rel) + label
+            return _private_module(label, {}).resolve(ast.Name(symbol))
         return node
 
     def attrs(self, call: ast.Call, where: str) -> tuple[Param, ...]:
@@ -145,8 +152,8 @@ def _macro_params(func: ast.FunctionDef) -> tuple[Param, ...]:
 
 
 def _private_module(label: str, cache: dict[str, Module]) -> Module:
-    match = re.fullmatch(r"//(python_wheel/private):(\w+\.bzl)", label)
-    assert match, f"public .bzl loads {label!r}; only //python_wheel/private is followed"
+    match = re.fullmatch(r"//(python_wheel/private(?:/\w+)*):(\w+\.bzl)", label)
+    assert match, f"public .bzl loads {label!r}; only //python_wheel/private/... is followed"
     path = REPO / match.group(1) / match.group(2)
     if label not in cache:
         cache[label] = Module(path)

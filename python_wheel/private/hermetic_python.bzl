@@ -13,7 +13,9 @@ runs *that* interpreter to learn its version and ABI (never the host's
   `python_wheel` derives `cpXY-cpXY[t]`); register both with
   `register_toolchains("@python//:all")`;
 - `:headers` (and `:libpython` when the interpreter has a shared libpython);
-- `:python3`, the interpreter binary;
+- `:python3`, the interpreter binary itself (a file, not an alias: rules_python's
+  `pip_parse(python_interpreter_target = "@python//:python3")` resolves it
+  with `repository_ctx.path`, which cannot follow aliases);
 - `version.bzl`: the chosen version, PYTHON_TAG, ABI_TAG, REQUIREMENTS_LOCK, ...
 - `ext_suffix.bzl`: EXT_SUFFIX and ABI3_SUFFIX, to name extension modules.
 
@@ -25,7 +27,7 @@ installation's site-packages nor the user site are on their sys.path
 Starlark here must run on Bazel 4.2.3 as well as on Bazel 6-8.
 """
 
-load(":python_toolchain.bzl", "introspect_interpreter", "isolated_interpreter", "link_headers", "toolchain_build_file", "write_ext_suffix_bzl")
+load(":python_toolchain.bzl", "introspect_interpreter", "isolated_interpreter", "link_headers", "link_interpreter_file", "toolchain_build_file", "write_ext_suffix_bzl")
 
 VERSION_VAR = "HERMETIC_PYTHON_VERSION"
 URL_VAR = "HERMETIC_PYTHON_URL"
@@ -313,6 +315,7 @@ def _hermetic_python_impl(repository_ctx):
         kind = "local"
         where = info.executable
 
+    link_interpreter_file(repository_ctx, repository_ctx.path(python3))
     lock = _lock_label(repository_ctx, chosen, info)
     repository_ctx.file("WORKSPACE", "workspace(name = %r)\n" % repository_ctx.name)
     write_ext_suffix_bzl(repository_ctx, info, "hermetic_python")
@@ -351,14 +354,6 @@ def _hermetic_python_impl(repository_ctx):
         include_dir = include_dir,
         libpython = libpython,
         headers_error = headers_error,
-        extra = [
-            "# The interpreter binary (e.g. for pip_parse's python_interpreter_target).",
-            "alias(",
-            '    name = "python3",',
-            "    actual = %r," % python3,
-            ")",
-            "",
-        ],
     ))
 
 hermetic_python_repository = repository_rule(

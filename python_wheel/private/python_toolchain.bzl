@@ -4,7 +4,9 @@
 registers it as the Python toolchain (so py_binary/py_test and the helper
 actions run on it, never on whatever `python` is on PATH), exposes its C
 headers for extension modules as `@<name>//:headers`, the extension module
-suffixes as `@<name>//:ext_suffix.bzl`, and registers a python tags toolchain
+suffixes as `@<name>//:ext_suffix.bzl`, the interpreter binary itself as
+`@<name>//:python3` (a file, for rules_python's `python_interpreter_target`),
+and registers a python tags toolchain
 from which `python_wheel` derives `cpXY-cpXY[t]` tags.
 
 By default Bazel-run programs do not see the interpreter's site-packages nor
@@ -201,6 +203,22 @@ def isolated_interpreter(repository_ctx, info, allow_site_packages, target = Non
     repository_ctx.symlink(binary, "venv/bin/python3")
     return str(repository_ctx.path("venv/bin/python3"))
 
+def link_interpreter_file(repository_ctx, binary):
+    """Makes `:python3` of the repository the interpreter file itself.
+
+    rules_python's `pip_parse(python_interpreter_target = "@python//:python3")`
+    runs `repository_ctx.path(label)`, which names a file of the repository
+    and cannot follow an `alias`: so `python3` is a link at the top of the
+    repository to the interpreter binary (the BUILD file exports it). It runs
+    the interpreter with its own site-packages, as pip needs; Bazel-run
+    programs use the isolated interpreter of `isolated_interpreter`.
+
+    Args:
+      repository_ctx: the repository context.
+      binary: path of the interpreter binary.
+    """
+    repository_ctx.symlink(binary, "python3")
+
 def write_ext_suffix_bzl(repository_ctx, info, generator):
     """Writes `ext_suffix.bzl`: the file name suffixes of the interpreter's extension modules.
 
@@ -248,7 +266,9 @@ def toolchain_build_file(generator, info, runtime, origin, include_dir, libpytho
         "",
         'package(default_visibility = ["//visibility:public"])',
         "",
-        'exports_files(["ext_suffix.bzl", "version.bzl"])',
+        "# python3: the interpreter binary itself (a file, e.g. for pip_parse's",
+        "# python_interpreter_target, which cannot follow an alias).",
+        'exports_files(["ext_suffix.bzl", "python3", "version.bzl"])',
         "",
         "py_runtime(",
         '    name = "py3_runtime",',
@@ -321,6 +341,7 @@ def _local_python_toolchain_impl(repository_ctx):
 
     headers_error = link_headers(repository_ctx, info, who, "set `interpreter` to a Python that has them")
     registered = isolated_interpreter(repository_ctx, info, repository_ctx.attr.allow_site_packages)
+    link_interpreter_file(repository_ctx, executable)
 
     repository_ctx.file("WORKSPACE", "workspace(name = %r)\n" % repository_ctx.name)
     write_ext_suffix_bzl(repository_ctx, info, "local_python_toolchain")
