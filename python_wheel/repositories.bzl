@@ -13,6 +13,7 @@ load("//python_wheel/private:helper_deps.bzl", _helper_deps_repository = "helper
 load("//python_wheel/private:hermetic_python.bzl", _hermetic_python = "hermetic_python", _hermetic_python_repository = "hermetic_python_repository")
 load("//python_wheel/private:python_toolchain.bzl", _local_python_toolchain = "local_python_toolchain")
 load("//python_wheel/private:version_suffix.bzl", _python_wheel_version_suffix_repository = "python_wheel_version_suffix_repository")
+load("//python_wheel/private/cc:clang_sysroot.bzl", _sysroot_cc_repositories = "sysroot_cc_repositories", _sysroot_cc_toolchains = "sysroot_cc_toolchains")
 load("//python_wheel/private/cc:sysroot.bzl", _cc_sysroot = "cc_sysroot", _python_headers = "python_headers")
 load("//python_wheel/private/cc:zig.bzl", _zig_cc_repositories = "zig_cc_repositories", _zig_cc_toolchains = "zig_cc_toolchains")
 load(
@@ -33,5 +34,7 @@ python_headers = _python_headers
 python_wheel_version_suffix_repository = _python_wheel_version_suffix_repository
 qemu_user_repository = _qemu_user_repository
 rules_ml_wheels_dependencies = _rules_ml_wheels_dependencies
+sysroot_cc_repositories = _sysroot_cc_repositories
+sysroot_cc_toolchains = _sysroot_cc_toolchains
 zig_cc_repositories = _zig_cc_repositories
 zig_cc_toolchains = _zig_cc_toolchains

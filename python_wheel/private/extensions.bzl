@@ -9,7 +9,7 @@ repositories through `module_ctx.extension_metadata`, so Bazel checks its
 `use_repo` and `bazel mod tidy` can fix it.
 """
 
-load("//python_wheel/private/cc:extension.bzl", "ZIG_CC_TAG", "ZIG_SDK_TAG", "cc_repositories_from_tags")
+load("//python_wheel/private/cc:extension.bzl", "SYSROOT_CC_TAG", "ZIG_CC_TAG", "ZIG_SDK_TAG", "cc_repositories_from_tags")
 load("//python_wheel/private/emulation:extension.bzl", "EMULATION_TAG_ATTRS", "emulation_declaration", "emulation_repositories_from_declaration")
 load(":compat_repo.bzl", "compat_repository")
 load(":helper_deps.bzl", "helper_deps_repository")
@@ -223,7 +223,7 @@ def _ml_wheels_impl(module_ctx):
         direct, dev = _root_direct_deps(module_ctx, declarations, chosen)
         for module in module_ctx.modules:
             if module.is_root:
-                for tag in module.tags.zig_cc:
+                for tag in module.tags.zig_cc + module.tags.sysroot_cc:
                     if tag.name in zig_toolchains and tag.name not in direct + dev:
                         (dev if module_ctx.is_dev_dependency(tag) else direct).append(tag.name)
         return module_ctx.extension_metadata(
@@ -240,6 +240,7 @@ ml_wheels = module_extension(
         "hermetic_python": _hermetic_python,
         "local_python": _local_python,
         "python_version": _python_version,
+        "sysroot_cc": SYSROOT_CC_TAG,
         "version_suffix": _version_suffix,
         "zig_cc": ZIG_CC_TAG,
         "zig_sdk": ZIG_SDK_TAG,

@@ -2,7 +2,7 @@
 
 python_wheel/private/extensions.bzl puts `ZIG_CC_TAG` and `ZIG_SDK_TAG` into
 the `ml_wheels` extension as `zig_cc` and `zig_sdk` and calls
-`cc_repositories_from_tags(module_ctx)`. Unlike the tags that name one
+`cc_repositories_from_tags(module_ctx)`; `SYSROOT_CC_TAG` is `sysroot_cc`. Unlike the tags that name one
 repository, `zig_cc` tags of the same name add up across modules (the union
 of their glibc versions and CPUs): every module gets the toolchains it asked
 for. For `zig_sdk`, the root module's tag wins.
@@ -17,6 +17,7 @@ register_toolchains("@zig_cc//:all")
 """
 
 load("//python_wheel/platforms:glibc.bzl", "LINUX_CPUS")
+load(":clang_sysroot.bzl", "sysroot_cc_repositories_from_infos")
 load(":zig.bzl", "ZIG_SDKS", "zig_cc_repositories")
 
 ZIG_CC_TAG = tag_class(
@@ -36,6 +37,15 @@ ZIG_SDK_TAG = tag_class(
         "urls": attr.string_list(mandatory = True, doc = "URLs of a `ziglang` wheel (a mirror of PyPI's)."),
     },
     doc = "Replaces the pinned `ziglang` wheel of one exec CPU (mirrors, another zig version).",
+)
+
+SYSROOT_CC_TAG = tag_class(
+    attrs = {
+        "cpu": attr.string(mandatory = True, values = LINUX_CPUS, doc = "The target CPU of the sysroot."),
+        "name": attr.string(default = "sysroot_cc", doc = "The toolchains repository; `use_repo` it and register `@<name>//:all`. Tags of the same `name` add up (one per CPU)."),
+        "sysroot_info": attr.label(mandatory = True, doc = "`sysroot_info.bzl` of the CPU's `cc_sysroot` repository, as `@sysroot_x86_64//:sysroot_info.bzl` (declared with `use_repo_rule`)."),
+    },
+    doc = "The clang + sysroot C/C++ toolchains for one target CPU, as the WORKSPACE macro `sysroot_cc_repositories`; the zig SDKs are those of the `zig_sdk` tags of the same `name`, else the pinned ones.",
 )
 
 def _add(values, more):
@@ -64,6 +74,15 @@ def cc_repositories_from_tags(module_ctx):
             per_name = sdks.setdefault(tag.name, {})
             if tag.exec_cpu not in per_name:
                 per_name[tag.exec_cpu] = {"sha256": tag.sha256, "urls": tag.urls}
+    sysroot_toolchains = {}
+    for module in module_ctx.modules:
+        for tag in module.tags.sysroot_cc:
+            # The first module (the root) wins for a CPU.
+            sysroot_toolchains.setdefault(tag.name, {}).setdefault(tag.cpu, tag.sysroot_info)
+    for name, infos in sysroot_toolchains.items():
+        if name in toolchains:
+            fail("ml_wheels.sysroot_cc(name = %r): a zig_cc tag has the same name; give the sysroot toolchains another name" % name)
+        sysroot_cc_repositories_from_infos(name = name, sysroot_infos = infos, sdks = dict(ZIG_SDKS, **sdks.get(name, {})))
     for name, entry in toolchains.items():
         zig_cc_repositories(
             name = name,
@@ -72,6 +91,6 @@ def cc_repositories_from_tags(module_ctx):
             sdks = dict(ZIG_SDKS, **sdks.get(name, {})),
         )
     for name in sdks:
-        if name not in toolchains:
-            fail("ml_wheels.zig_sdk(name = %r): no ml_wheels.zig_cc(name = %r) tag; add one, or fix `name`" % (name, name))
-    return sorted(toolchains)
+        if name not in toolchains and name not in sysroot_toolchains:
+            fail("ml_wheels.zig_sdk(name = %r): no ml_wheels.zig_cc or sysroot_cc tag of that name; add one, or fix `name`" % name)
+    return sorted(toolchains.keys() + sysroot_toolchains.keys())

@@ -1,0 +1,288 @@
+"""The clang + sysroot C/C++ toolchains with real Bazel 4.2.3 on tests/fixtures/cc_sysroot.
+
+sysroot_cc_toolchains drive the clang of the pinned `ziglang` wheel (cached by
+scripts/zig.sh, given to Bazel with --distdir) as plain clang with --sysroot
+of Debian bullseye sysroots (the pinned packages served by a local mirror of
+scripts/sysroot.sh): glibc 2.31 and GCC 10's libstdc++.so.6, not zig's libc++.
+The fixture builds a C++ extension (exceptions across translation units,
+std:: types) for x86_64 and aarch64 glibc 2.31 through platform_wheel. Every
+tag asserted is what tools/audit_wheel.py measures on the built wheel.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+import pytest
+from elftools.elf.elffile import ELFFile
+
+from .bazel_runner import REPO_ROOT, Bazel
+from .conftest import copy_workspace
+from .test_hermetic_python import _cache_dir, _pyenv_installations, make_python_archive
+
+pytestmark = pytest.mark.integration
+
+FIXTURE = REPO_ROOT / "tests" / "fixtures" / "cc_sysroot"
+ZIG_SH = REPO_ROOT / "scripts" / "zig.sh"
+SYSROOT_SH = REPO_ROOT / "scripts" / "sysroot.sh"
+AUDIT = REPO_ROOT / "tools" / "audit_wheel.py"
+FORKY = REPO_ROOT / "scripts" / "forky.sh"
+WHEELS = ["//:sysroot_cxxext_x86_64", "//:sysroot_cxxext_aarch64", "//:sysroot_cext_x86_64"]
+CPUS = ["x86_64", "aarch64"]
+
+
+def _setup(script: Path) -> Path:
+    result = subprocess.run([str(script)], capture_output=True, text=True, check=False)
+    assert result.returncode == 0, result.stderr
+    return Path(result.stdout.strip().splitlines()[-1])
+
+
+@pytest.fixture(scope="module")
+def flags() -> list[str]:
+    """--distdir with the cached ziglang wheel, and the local Debian mirror."""
+    return [
+        f"--distdir={_setup(ZIG_SH)}",
+        f"--repo_env=ML_WHEELS_DEB_MIRROR={_setup(SYSROOT_SH).as_uri()}",
+        "--symlink_prefix=/",
+    ]
+
+
+def _wheels(bazel: Bazel) -> dict[str, Path]:
+    """CPU -> the wheel built for it, from every configuration's bin/."""
+    output_path = Path(bazel.run("info", "output_path").stdout.strip())
+    wheels = {}
+    for wheel in sorted(output_path.glob("*/bin/sysroot_cxxext/*.whl")):
+        cpu = "aarch64" if wheel.name.endswith("_aarch64.whl") else "x86_64"
+        assert cpu not in wheels, f"two {cpu} wheels: {wheel}"
+        wheels[cpu] = wheel
+    (wheels["cext"],) = output_path.glob("*/bin/sysroot_cext/*.whl")
+    return wheels
+
+
+@pytest.fixture(scope="module")
+def built(make_bazel, flags) -> dict[str, Path]:
+    """The x86_64 and aarch64 wheels of the fixture, one build."""
+    bazel = make_bazel(FIXTURE, "cc_sysroot-a")
+    bazel.run("build", *flags, *WHEELS, timeout=1800)
+    return _wheels(bazel)
+
+
+def _audit(wheel: Path) -> dict:
+    result = subprocess.run(
+        [sys.executable, str(AUDIT), "--json", str(wheel)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout)
+
+
+def _shared_library(wheel: Path, tmp_path: Path) -> Path:
+    with zipfile.ZipFile(wheel) as archive:
+        (name,) = [n for n in archive.namelist() if n.endswith(".so")]
+        return Path(archive.extract(name, tmp_path))
+
+
+def _needed(library: Path) -> list[str]:
+    with library.open("rb") as stream:
+        dynamic = ELFFile(stream).get_section_by_name(".dynamic")
+        return sorted(tag.needed for tag in dynamic.iter_tags() if tag.entry.d_tag == "DT_NEEDED")
+
+
+def _versions(library: Path, prefix: str) -> list[tuple[int, ...]]:
+    """The symbol versions `<prefix>_x.y.z` the library needs, in order."""
+    with library.open("rb") as stream:
+        section = ELFFile(stream).get_section_by_name(".gnu.version_r")
+        names = [aux.name for _, auxes in section.iter_versions() for aux in auxes]
+    found = {m.group(1) for n in names if (m := re.fullmatch(rf"{prefix}_([0-9.]+)", n))}
+    return sorted(tuple(int(p) for p in v.split(".")) for v in found)
+
+
+@pytest.mark.parametrize("cpu", CPUS)
+def test_links_the_sysroots_libstdcxx(built, tmp_path, cpu) -> None:
+    """libstdc++.so.6 of GCC 10 (GLIBCXX <= 3.4.28), glibc <= 2.31, no libc++."""
+    library = _shared_library(built[cpu], tmp_path)
+    needed = _needed(library)
+    assert "libstdc++.so.6" in needed, needed
+    assert not any("c++abi" in n or "libc++" in n for n in needed), needed
+    glibcxx = _versions(library, "GLIBCXX")
+    assert glibcxx and glibcxx[-1] <= (3, 4, 28), glibcxx
+    glibc = _versions(library, "GLIBC")
+    assert glibc and glibc[-1] <= (2, 31), glibc
+    with library.open("rb") as stream:
+        elf = ELFFile(stream)
+        assert elf["e_machine"] == ("EM_AARCH64" if cpu == "aarch64" else "EM_X86_64")
+        comment = elf.get_section_by_name(".comment").data().decode("ascii", "replace")
+    assert "clang version" in comment, comment
+
+
+@pytest.mark.parametrize("cpu", CPUS)
+def test_wheels_audit_at_manylinux_2_31_or_better(built, cpu) -> None:
+    report = _audit(built[cpu])
+    tag = report["overall_tag"]
+    assert built[cpu].name.endswith(f"-manylinux_2_31_{cpu}.whl"), built[cpu].name
+    prefix, _, arch = tag.partition("manylinux_2_")[2].partition("_")
+    assert arch == cpu and int(prefix) <= 31, (tag, report["reasons"])
+    # What the audit measures for this source: the C++11-ABI std::string of
+    # GCC 10's libstdc++ (GLIBCXX_3.4.21, CXXABI_1.3.9: GCC 5+) is in the
+    # manylinux_2_24 policy, the first with such a libstdc++; below the sysroot's 2.31.
+    assert tag == MEASURED[cpu], (tag, report["reasons"])
+
+
+MEASURED = {
+    "x86_64": "manylinux_2_24_x86_64",
+    "aarch64": "manylinux_2_24_aarch64",
+}
+
+
+def test_c_extension_needs_no_libstdcxx(built, tmp_path) -> None:
+    """-lstdc++ is --as-needed: a C extension links only glibc."""
+    needed = _needed(_shared_library(built["cext"], tmp_path))
+    assert "libc.so.6" in needed and not any("c++" in n for n in needed), needed
+    assert _versions(_shared_library(built["cext"], tmp_path / "again"), "GLIBCXX") == []
+
+
+def test_x86_64_wheel_installs_and_round_trips_an_exception(built, fresh_venv, tmp_path):
+    python = fresh_venv / "bin" / "python"
+    subprocess.run(
+        [str(python), "-m", "pip", "install", "--no-index", "--quiet", str(built["x86_64"])],
+        check=True,
+    )
+    script = """
+import json, sysroot_cxxext
+result = {
+    "counts": sysroot_cxxext.count_words("b a b c b"),
+    "caught": sysroot_cxxext.round_trip("thrown in words.cc"),
+}
+try:
+    sysroot_cxxext.count_words("   ")
+except ValueError as error:
+    result["error"] = str(error)
+print(json.dumps(result))
+"""
+    run = subprocess.run(
+        [str(python), "-I", "-c", script], capture_output=True, text=True, check=False, cwd=tmp_path
+    )
+    assert run.returncode == 0, run.stderr
+    assert json.loads(run.stdout) == {
+        "counts": {"a": 1, "b": 3, "c": 1},
+        "caught": "thrown in words.cc",
+        "error": 'no words in "   "',
+    }
+
+
+def test_wheels_are_byte_identical_across_output_bases(built, make_bazel, flags):
+    other = make_bazel(FIXTURE, "cc_sysroot-b", copy_as="cc_sysroot_b")
+    other.run("build", *flags, *WHEELS, timeout=1800)
+    second = _wheels(other)
+    assert sorted(second) == sorted(built)
+    for cpu, wheel in built.items():
+        assert wheel.name == second[cpu].name
+        assert wheel.read_bytes() == second[cpu].read_bytes(), wheel.name
+
+
+# A WORKSPACE edit of the fixture and the one-line error it must give.
+DECLARATION_ERRORS = {
+    "swapped": (
+        '"aarch64": "@sysroot_aarch64",\n        "x86_64": "@sysroot_x86_64",',
+        '"aarch64": "@sysroot_x86_64",\n        "x86_64": "@sysroot_aarch64",',
+        'sysroot_cc_toolchains(name = "sysroot_cc"): sysroots["x86_64"] is @sysroot_aarch64, '
+        'whose arch is "aarch64"; map each CPU to a cc_sysroot of that arch',
+    ),
+    "twice": (
+        '"x86_64": "@sysroot_x86_64",',
+        '"x86_64": "@sysroot_aarch64",',
+        'sysroot_cc_toolchains(name = "sysroot_cc"): sysroots maps both "aarch64" and "x86_64" '
+        "to @sysroot_aarch64; a sysroot has one arch, give each CPU its own cc_sysroot",
+    ),
+    "empty": (
+        """sysroots = {
+        "aarch64": "@sysroot_aarch64",
+        "x86_64": "@sysroot_x86_64",
+    },""",
+        "sysroots = {},",
+        'sysroot_cc_toolchains(name = "sysroot_cc"): sysroots is empty; map a target CPU to a '
+        'cc_sysroot, e.g. {"x86_64": "@sysroot_x86_64"}',
+    ),
+    "label": (
+        '"x86_64": "@sysroot_x86_64",',
+        '"x86_64": "@sysroot_x86_64//:all_files",',
+        'sysroot_cc_toolchains(name = "sysroot_cc"): sysroots["x86_64"] is '
+        '"@sysroot_x86_64//:all_files"; name the cc_sysroot repository, as "@sysroot_x86_64"',
+    ),
+    "cpu": (
+        '"x86_64": "@sysroot_x86_64",',
+        '"ppc64le": "@sysroot_x86_64",',
+        'sysroot_cc_toolchains(name = "sysroot_cc"): sysroots has the CPU "ppc64le"; '
+        "use one of x86_64, aarch64",
+    ),
+}
+
+
+def test_declaration_errors(make_bazel, flags):
+    """Each bad declaration fails with its one-line error (one output base for all)."""
+    bazel = make_bazel(FIXTURE, "cc_sysroot-errors", copy_as="cc_sysroot_errors")
+    workspace = bazel.workspace / "WORKSPACE"
+    original = workspace.read_text()
+    missing = {}
+    for key, (old, new, error) in DECLARATION_ERRORS.items():
+        assert old in original
+        workspace.write_text(original.replace(old, new))
+        result = bazel.run("build", *flags, "//:sysroot_cxxext_x86_64", check=False)
+        assert result.returncode != 0, key
+        if error not in result.stderr:
+            missing[key] = result.stderr[-3000:]
+    assert missing == {}
+
+
+@pytest.fixture(scope="module")
+def bazel7_wheels(flags, tmp_path_factory) -> dict[str, Path]:
+    """The fixture's wheels built by Bazel 7.7.1 (forky root) with bzlmod."""
+    pyenv = _pyenv_installations()
+    if "3.11" not in pyenv:
+        pytest.skip("no pyenv CPython 3.11 to make the interpreter archive from")
+    archive = make_python_archive("3.11", pyenv["3.11"], _cache_dir())
+    subprocess.run([str(FORKY), "create"], check=True)
+    workdir = tmp_path_factory.mktemp("cc_sysroot_bazel7")
+    workspace = copy_workspace(FIXTURE, workdir / "ws", bzlmod=True)
+    bazel = f"bazel --output_user_root={workdir / 'ur'}"
+    options = " ".join(["--nosandbox_debug --enable_bzlmod", *flags, *archive.repo_env()])
+    script = "\n".join(
+        [
+            "set -eu",
+            f"cd {workspace}",
+            f"{bazel} build {options} {' '.join(WHEELS)} >bazel.log 2>&1"
+            f" || {{ tail -n 80 bazel.log; {bazel} shutdown; exit 1; }}",
+            f"{bazel} info --enable_bzlmod output_path >output_path.txt 2>/dev/null",
+            f"{bazel} shutdown",
+        ]
+    )
+    (workdir / "run.sh").write_text(script + "\n")
+    result = subprocess.run(
+        [str(FORKY), "run", "--bind", str(workdir), "--", "bash", str(workdir / "run.sh")],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=1800,
+    )
+    assert result.returncode == 0, result.stdout[-10000:] + result.stderr[-4000:]
+    output_path = Path((workspace / "output_path.txt").read_text().strip())
+    wheels = {}
+    for wheel in sorted(output_path.glob("*/bin/sysroot_cxxext/*.whl")):
+        wheels["aarch64" if wheel.name.endswith("_aarch64.whl") else "x86_64"] = wheel
+    return wheels
+
+
+@pytest.mark.parametrize("cpu", CPUS)
+def test_bazel7_bzlmod_sysroot_cc_tag(bazel7_wheels, tmp_path, cpu) -> None:
+    """`ml_wheels.sysroot_cc` tags give the same toolchains under Bazel 7 and bzlmod."""
+    wheel = bazel7_wheels[cpu]
+    assert wheel.name.endswith(f"-manylinux_2_31_{cpu}.whl"), wheel.name
+    assert _audit(wheel)["overall_tag"] == MEASURED[cpu]
+    assert "libstdc++.so.6" in _needed(_shared_library(wheel, tmp_path))
