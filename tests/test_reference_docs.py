@@ -70,10 +70,11 @@ def _render(node: ast.expr, label: bool = False) -> str:
     return ast.unparse(node)
 
 
-def _attr_param(name: str, call: ast.expr, where: str) -> Param:
+def _attr_param(name: str, call: ast.expr, where: str, module: Module) -> Param:
     assert isinstance(call, ast.Call), f"{where}: attribute {name!r} is not an attr.*() call"
     kind = ast.unparse(call.func).removeprefix("attr.")
-    kwargs = {k.arg: k.value for k in call.keywords}
+    # A default may be a constant of the .bzl file (DEFAULT_DEB_MIRRORS).
+    kwargs = {k.arg: module.resolve(k.value) for k in call.keywords}
     mandatory = kwargs.get("mandatory")
     if isinstance(mandatory, ast.Constant) and mandatory.value is True:
         return Param(name, kind, "required")
@@ -127,16 +128,38 @@ class Module:
         kwargs = {k.arg: k.value for k in call.keywords}
         if "attrs" not in kwargs:
             return ()
-        attrs = self.resolve(kwargs["attrs"])
-        assert isinstance(attrs, ast.Dict), (
-            f"{where}: attrs is {ast.unparse(attrs)!r}, not a dict literal; teach "
+        return self.dict_params(kwargs["attrs"], where)
+
+    def dict_params(self, node: ast.expr, where: str) -> tuple[Param, ...]:
+        """The public attributes of an attrs dict: a literal, a name (here or
+        loaded), or `dict(NAME, **{...})` merging several."""
+        if isinstance(node, ast.Name) and node.id not in self.assigned and node.id in self.loads:
+            label, symbol = self.loads[node.id]
+            if label.startswith(":"):
+                label = "//" + os.path.dirname(self.rel) + label
+            return _private_module(label, {}).dict_params(ast.Name(symbol), where)
+        node = self.resolve(node)
+        if isinstance(node, ast.Call) and ast.unparse(node.func) == "dict":
+            merged: dict[str, Param] = {}
+            parts = [*node.args, *(k.value for k in node.keywords if k.arg is None)]
+            for part in parts:
+                merged.update((p.name, p) for p in self.dict_params(part, where))
+            for keyword in node.keywords:
+                if keyword.arg is not None and not keyword.arg.startswith("_"):
+                    value = self.resolve(keyword.value)
+                    merged[keyword.arg] = _attr_param(
+                        keyword.arg, value, f"{where} {keyword.arg}", self
+                    )
+            return tuple(merged.values())
+        assert isinstance(node, ast.Dict), (
+            f"{where}: attrs is {ast.unparse(node)!r}, not a dict literal or dict(...); teach "
             "tests/test_reference_docs.py to read it"
         )
         params = []
-        for key, value in zip(attrs.keys, attrs.values):
+        for key, value in zip(node.keys, node.values):
             name = key.value
             if not name.startswith("_"):
-                params.append(_attr_param(name, self.resolve(value), f"{where} {name}"))
+                params.append(_attr_param(name, self.resolve(value), f"{where} {name}", self))
         return tuple(params)
 
 

@@ -26,6 +26,8 @@ emulation root):
   root). Returns a struct(files, symlinks, rewritten) where `rewritten` lists
   `[link, old_target, new_target]` for each absolute symlink made relative.
 - `check_sha256(who, what, sha256)`: fails unless `sha256` is 64 lower-case hex digits.
+- `run_unpacker(repository_ctx, who, output, args)`: runs the unpacker itself
+  (an archive or directory to tidy, `--copy-from DIR`).
 - `deb_python(repository_ctx, who)`: the interpreter that runs the unpacker.
 """
 
@@ -125,6 +127,28 @@ def _file_name(who, path):
         fail("%s: %r does not name a .deb file; give pool paths or URLs of Debian binary packages" % (who, path))
     return name
 
+def run_unpacker(repository_ctx, who, output, args, failure = ""):
+    """Runs `tools/unpack_deb.py --output-dir <output> <args>`; fails with its one-line error.
+
+    Args:
+      repository_ctx: the repository context of a rule with `DEB_ATTRS`.
+      who: the repository, for messages.
+      output: directory relative to the repository root the unpacker writes.
+      args: the unpacker's other arguments (.deb files, `--copy-from DIR`, ...).
+      failure: text put before the unpacker's error.
+    """
+    command = [
+        deb_python(repository_ctx, who),
+        "-I",
+        "-B",
+        repository_ctx.path(repository_ctx.attr._unpack_deb),
+        "--output-dir",
+        output,
+    ] + args
+    result = repository_ctx.execute(command)
+    if result.return_code:
+        fail("%s: %s%s" % (who, failure, (result.stderr or result.stdout).strip()))
+
 def fetch_debs(repository_ctx, debs, output, who = None, remove_dangling = False):
     """Downloads packages pinned by sha256 and unpacks them into one directory.
 
@@ -154,19 +178,8 @@ def fetch_debs(repository_ctx, debs, output, who = None, remove_dangling = False
         repository_ctx.download(url = deb_urls(repository_ctx, path), output = local, sha256 = sha256)
         files.append(local)
     report = "_debs/report.json"
-    command = [
-        deb_python(repository_ctx, who),
-        "-I",
-        "-B",
-        repository_ctx.path(repository_ctx.attr._unpack_deb),
-        "--output-dir",
-        output,
-        "--report",
-        report,
-    ] + (["--remove-dangling"] if remove_dangling else []) + files
-    result = repository_ctx.execute(command)
-    if result.return_code:
-        fail("%s: unpacking the packages failed: %s" % (who, (result.stderr or result.stdout).strip()))
+    args = ["--report", report] + (["--remove-dangling"] if remove_dangling else []) + files
+    run_unpacker(repository_ctx, who, output, args, "unpacking the packages failed: ")
     summary = json.decode(repository_ctx.read(report))
     repository_ctx.delete("_debs")
     return struct(

@@ -20,7 +20,7 @@ x86_64 machine), with the python tags of that target.
 See docs/sysroots.md. Starlark here runs on Bazel 4.2.3 as well as 6-8.
 """
 
-load(":deb.bzl", "DEB_ENVIRON", "check_sha256", "deb_python", "fetch_debs")
+load(":deb.bzl", "DEB_ATTRS", "DEB_ENVIRON", "check_sha256", "fetch_debs", "run_unpacker")
 
 # Debian's multiarch triples (the directory names under usr/lib and usr/include).
 TRIPLES = {
@@ -86,20 +86,6 @@ def _check_arch(who, arch):
         fail("%s: arch %r is not supported; use one of %s" % (who, arch, ", ".join(sorted(TRIPLES.keys()))))
     return TRIPLES[arch]
 
-def _run_unpacker(repository_ctx, who, args):
-    command = [
-        deb_python(repository_ctx, who),
-        "-I",
-        "-B",
-        repository_ctx.path(repository_ctx.attr._unpack_deb),
-        "--output-dir",
-        _SYSROOT,
-        "--remove-dangling",
-    ] + args
-    result = repository_ctx.execute(command)
-    if result.return_code:
-        fail("%s: %s" % (who, (result.stderr or result.stdout).strip()))
-
 def _source(repository_ctx, who):
     """Fills sysroot/ from the one source the attributes name; returns its description."""
     attr = repository_ctx.attr
@@ -114,14 +100,14 @@ def _source(repository_ctx, who):
             stripPrefix = attr.strip_prefix,
             output = _SYSROOT,
         )
-        _run_unpacker(repository_ctx, who, [])
+        run_unpacker(repository_ctx, who, _SYSROOT, ["--remove-dangling"])
         return "archive %s" % attr.urls[0]
     if attr.sha256 or attr.strip_prefix:
         fail("%s: sha256 and strip_prefix apply to a sysroot archive; set urls too, or remove them" % who)
     if attr.path:
         if not attr.path.startswith("/") or not repository_ctx.path(attr.path).exists:
             fail("%s: path %r is not an existing absolute directory; give the top directory of a sysroot (holding usr/include)" % (who, attr.path))
-        _run_unpacker(repository_ctx, who, ["--copy-from", attr.path])
+        run_unpacker(repository_ctx, who, _SYSROOT, ["--remove-dangling", "--copy-from", attr.path])
         return "directory %s" % attr.path
     debs = attr.debs or BULLSEYE_DEBS[attr.arch]
     fetch_debs(repository_ctx, debs, _SYSROOT, who, remove_dangling = True)
@@ -273,32 +259,12 @@ def _cc_sysroot_impl(repository_ctx):
 
 cc_sysroot = repository_rule(
     implementation = _cc_sysroot_impl,
-    attrs = {
+    attrs = dict(DEB_ATTRS, **{
         "arch": attr.string(
             default = "x86_64",
             values = sorted(TRIPLES.keys()),
             doc = "Target CPU of the sysroot: `x86_64` or `aarch64`. Picks the default packages and " +
                   "the multiarch directories (`x86_64-linux-gnu`, `aarch64-linux-gnu`).",
-        ),
-        "deb_mirrors": attr.string_list(
-            default = ["https://deb.debian.org/debian"],
-            doc = "Base URLs of Debian archives (the directory holding `pool/`), tried in order for " +
-                  "every package given as a pool path. `--repo_env=ML_WHEELS_DEB_MIRROR=URL[ URL...]` " +
-                  "puts its URLs first (e.g. `file:///srv/debian`). Packages are pinned by sha256 either way.",
-        ),
-        "python_interpreter": attr.string(
-            default = "python3",
-            doc = "The Python 3 (3.9 or later; standard library only) that unpacks the packages: an " +
-                  "absolute path or a name looked up on PATH. Ignored when `python_interpreter_target` is set.",
-        ),
-        "python_interpreter_target": attr.label(
-            allow_single_file = True,
-            doc = "A Python 3 interpreter file from another repository (e.g. `@python//:python3` of " +
-                  "`local_python_toolchain`) that unpacks the packages, instead of `python_interpreter`.",
-        ),
-        "_unpack_deb": attr.label(
-            default = Label("//tools:unpack_deb.py"),
-            allow_single_file = True,
         ),
         "debs": attr.string_dict(
             doc = "Debian packages to unpack, in order: pool path (under each of `deb_mirrors`) or full " +
@@ -320,7 +286,7 @@ cc_sysroot = repository_rule(
             doc = "URLs of a sysroot archive (.tar.xz, .tar.gz, .zip, ...), tried in order; e.g. a " +
                   "rules_ml_toolchain sysroot or a mirror of it. Needs `sha256`.",
         ),
-    },
+    }),
     environ = DEB_ENVIRON,
     doc = """A Linux sysroot for clang: glibc, kernel headers, libgcc and libstdc++.
 
@@ -430,31 +396,11 @@ def _python_headers_impl(repository_ctx):
 
 python_headers = repository_rule(
     implementation = _python_headers_impl,
-    attrs = {
+    attrs = dict(DEB_ATTRS, **{
         "arch": attr.string(
             default = "aarch64",
             values = sorted(TRIPLES.keys()),
             doc = "Target CPU whose CPython headers these are: `aarch64` (default) or `x86_64`.",
-        ),
-        "deb_mirrors": attr.string_list(
-            default = ["https://deb.debian.org/debian"],
-            doc = "Base URLs of Debian archives (the directory holding `pool/`), tried in order for " +
-                  "every package given as a pool path. `--repo_env=ML_WHEELS_DEB_MIRROR=URL[ URL...]` " +
-                  "puts its URLs first (e.g. `file:///srv/debian`). Packages are pinned by sha256 either way.",
-        ),
-        "python_interpreter": attr.string(
-            default = "python3",
-            doc = "The Python 3 (3.9 or later; standard library only) that unpacks the packages: an " +
-                  "absolute path or a name looked up on PATH. Ignored when `python_interpreter_target` is set.",
-        ),
-        "python_interpreter_target": attr.label(
-            allow_single_file = True,
-            doc = "A Python 3 interpreter file from another repository (e.g. `@python//:python3` of " +
-                  "`local_python_toolchain`) that unpacks the packages, instead of `python_interpreter`.",
-        ),
-        "_unpack_deb": attr.label(
-            default = Label("//tools:unpack_deb.py"),
-            allow_single_file = True,
         ),
         "debs": attr.string_dict(
             doc = "Debian packages carrying the headers, pool path or URL -> sha256; must include " +
@@ -465,7 +411,7 @@ python_headers = repository_rule(
             default = "3.11",
             doc = "`X.Y` version of the headers; checked against their patchlevel.h.",
         ),
-    },
+    }),
     environ = DEB_ENVIRON,
     doc = """CPython headers of a target architecture, from Debian's libpython3.X-dev.
 

@@ -16,7 +16,7 @@ The root's interpreter then runs under qemu-user at fetch time (import check,
 libraries are needed.
 """
 
-load("//python_wheel/private/cc:deb.bzl", "DEB_ENVIRON", "fetch_debs")
+load("//python_wheel/private/cc:deb.bzl", "DEB_ATTRS", "DEB_ENVIRON", "fetch_debs")
 load(":pins.bzl", "ARM64_PYTHON_DEBS", "QEMU_USER_STATIC_DEB")
 
 QEMU_BINARY = "qemu-aarch64-static"
@@ -59,31 +59,14 @@ def _qemu_user_impl(repository_ctx):
 
 qemu_user_repository = repository_rule(
     implementation = _qemu_user_impl,
-    attrs = {
-        # The attributes of python_wheel/private/cc/deb.bzl's DEB_ATTRS, spelled out.
-        "deb_mirrors": attr.string_list(
-            default = ["https://deb.debian.org/debian"],
-            doc = "Base URLs of Debian archives (the directory holding `pool/`), tried in order for every package given as a pool path. `--repo_env=ML_WHEELS_DEB_MIRROR=URL[ URL...]` puts its URLs first (e.g. `file:///srv/debian`, the test set-up's mirror).",
-        ),
-        "python_interpreter": attr.string(
-            default = "python3",
-            doc = "The Python 3 (standard library only) that unpacks the .debs on the host: an absolute path or a name looked up on PATH. Ignored when `python_interpreter_target` is set.",
-        ),
-        "python_interpreter_target": attr.label(
-            allow_single_file = True,
-            doc = "A Python 3 interpreter file from another repository that unpacks the .debs, instead of `python_interpreter`.",
-        ),
-        "_unpack_deb": attr.label(
-            default = Label("//tools:unpack_deb.py"),
-            allow_single_file = True,
-        ),
+    attrs = dict(DEB_ATTRS, **{
         "deb": attr.string(
             mandatory = True,
             doc = "Debian's `qemu-user-static` package for the machine Bazel runs on (amd64): a pool path " +
                   "(under each of `deb_mirrors`) or a URL.",
         ),
         "sha256": attr.string(mandatory = True, doc = "sha256 of the .deb (from the archive's Packages index)."),
-    },
+    }),
     environ = DEB_ENVIRON,
     doc = "`qemu-aarch64-static` (`@<name>//:qemu-aarch64`) from Debian's `qemu-user-static` package.",
 )
@@ -165,24 +148,7 @@ def _debian_python_root_impl(repository_ctx):
 
 debian_python_root_repository = repository_rule(
     implementation = _debian_python_root_impl,
-    attrs = {
-        # The attributes of python_wheel/private/cc/deb.bzl's DEB_ATTRS, spelled out.
-        "deb_mirrors": attr.string_list(
-            default = ["https://deb.debian.org/debian"],
-            doc = "Base URLs of Debian archives (the directory holding `pool/`), tried in order for every package given as a pool path. `--repo_env=ML_WHEELS_DEB_MIRROR=URL[ URL...]` puts its URLs first (e.g. `file:///srv/debian`, the test set-up's mirror).",
-        ),
-        "python_interpreter": attr.string(
-            default = "python3",
-            doc = "The Python 3 (standard library only) that unpacks the .debs on the host: an absolute path or a name looked up on PATH. Ignored when `python_interpreter_target` is set.",
-        ),
-        "python_interpreter_target": attr.label(
-            allow_single_file = True,
-            doc = "A Python 3 interpreter file from another repository that unpacks the .debs, instead of `python_interpreter`.",
-        ),
-        "_unpack_deb": attr.label(
-            default = Label("//tools:unpack_deb.py"),
-            allow_single_file = True,
-        ),
+    attrs = dict(DEB_ATTRS, **{
         "interpreter": attr.string(
             default = "usr/bin/python3.11",
             doc = "Path of the CPython binary inside the root.",
@@ -201,7 +167,7 @@ debian_python_root_repository = repository_rule(
             allow_single_file = True,
             doc = "The `qemu-aarch64-static` binary, e.g. `@qemu_user//:unpacked/usr/bin/qemu-aarch64-static` (see `qemu_user_repository`).",
         ),
-    },
+    }),
     environ = DEB_ENVIRON,
     doc = "An arm64 root with a CPython from pinned Debian packages, and `:runtime` to run tests in it under qemu.",
 )
