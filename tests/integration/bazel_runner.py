@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import shutil
+import stat
 import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -65,3 +67,26 @@ class Bazel:
     def shutdown(self) -> None:
         """Stops the server so it frees memory and the output base."""
         self.run("shutdown", check=False, timeout=120)
+
+    def release(self) -> None:
+        """Stops the server and deletes its output base, once a module is done with it."""
+        if self.output_base.exists():
+            self.shutdown()
+            remove_tree(self.output_base)
+
+
+def remove_tree(path: Path) -> None:
+    """Deletes a tree that Bazel or a .deb made partly read-only.
+
+    A suite run holds gigabytes of output bases and unpacked sysroots; deleting
+    each when its module ends keeps the peak within a small CI disk.
+    """
+
+    def make_writable(function, failed: str, _error) -> None:
+        parent = os.path.dirname(failed)
+        os.chmod(parent, os.stat(parent).st_mode | stat.S_IWUSR | stat.S_IXUSR)
+        if os.path.isdir(failed) and not os.path.islink(failed):
+            os.chmod(failed, os.stat(failed).st_mode | stat.S_IRWXU)
+        function(failed)
+
+    shutil.rmtree(path, onerror=make_writable)

@@ -16,12 +16,13 @@ import re
 import subprocess
 import sys
 import zipfile
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from elftools.elf.elffile import ELFFile
 
-from .bazel_runner import REPO_ROOT, Bazel
+from .bazel_runner import REPO_ROOT, Bazel, remove_tree
 from .conftest import copy_workspace
 from .test_hermetic_python import _cache_dir, _pyenv_installations, make_python_archive
 
@@ -65,11 +66,12 @@ def _wheels(bazel: Bazel) -> dict[str, Path]:
 
 
 @pytest.fixture(scope="module")
-def built(make_bazel, flags) -> dict[str, Path]:
+def built(make_bazel, flags) -> Iterator[dict[str, Path]]:
     """The x86_64 and aarch64 wheels of the fixture, one build."""
     bazel = make_bazel(FIXTURE, "cc_sysroot-a")
     bazel.run("build", *flags, *WHEELS, timeout=1800)
-    return _wheels(bazel)
+    yield _wheels(bazel)
+    bazel.release()
 
 
 def _audit(wheel: Path) -> dict:
@@ -179,12 +181,15 @@ print(json.dumps(result))
 
 def test_wheels_are_byte_identical_across_output_bases(built, make_bazel, flags):
     other = make_bazel(FIXTURE, "cc_sysroot-b", copy_as="cc_sysroot_b")
-    other.run("build", *flags, *WHEELS, timeout=1800)
-    second = _wheels(other)
-    assert sorted(second) == sorted(built)
-    for cpu, wheel in built.items():
-        assert wheel.name == second[cpu].name
-        assert wheel.read_bytes() == second[cpu].read_bytes(), wheel.name
+    try:
+        other.run("build", *flags, *WHEELS, timeout=1800)
+        second = _wheels(other)
+        assert sorted(second) == sorted(built)
+        for cpu, wheel in built.items():
+            assert wheel.name == second[cpu].name
+            assert wheel.read_bytes() == second[cpu].read_bytes(), wheel.name
+    finally:
+        other.release()
 
 
 # A WORKSPACE edit of the fixture and the one-line error it must give.
@@ -238,11 +243,12 @@ def test_declaration_errors(make_bazel, flags):
         assert result.returncode != 0, key
         if error not in result.stderr:
             missing[key] = result.stderr[-3000:]
+    bazel.release()
     assert missing == {}
 
 
 @pytest.fixture(scope="module")
-def bazel7_wheels(flags, tmp_path_factory) -> dict[str, Path]:
+def bazel7_wheels(flags, tmp_path_factory) -> Iterator[dict[str, Path]]:
     """The fixture's wheels built by Bazel 7.7.1 (forky root) with bzlmod."""
     pyenv = _pyenv_installations()
     if "3.11" not in pyenv:
@@ -276,7 +282,8 @@ def bazel7_wheels(flags, tmp_path_factory) -> dict[str, Path]:
     wheels = {}
     for wheel in sorted(output_path.glob("*/bin/sysroot_cxxext/*.whl")):
         wheels["aarch64" if wheel.name.endswith("_aarch64.whl") else "x86_64"] = wheel
-    return wheels
+    yield wheels
+    remove_tree(workdir)
 
 
 @pytest.mark.parametrize("cpu", CPUS)

@@ -18,12 +18,13 @@ import json
 import subprocess
 import sys
 import zipfile
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from elftools.elf.elffile import ELFFile
 
-from .bazel_runner import REPO_ROOT, Bazel
+from .bazel_runner import REPO_ROOT, Bazel, remove_tree
 from .conftest import copy_workspace
 from .test_hermetic_python import _cache_dir, _pyenv_installations, make_python_archive
 
@@ -88,11 +89,12 @@ def deb_mirror() -> str:
 
 
 @pytest.fixture(scope="module")
-def built(make_bazel, distdir, deb_mirror) -> tuple[Bazel, dict[tuple[str, str], Path]]:
+def built(make_bazel, distdir, deb_mirror) -> Iterator[tuple[Bazel, dict[tuple[str, str], Path]]]:
     """`bazel test //...` of the fixture: its compliance tests and every wheel."""
     bazel = make_bazel(FIXTURE, "cc_zig-a")
     bazel.run("test", "//...", f"--distdir={distdir}", deb_mirror, "--symlink_prefix=/")
-    return bazel, _wheels(_output_path(bazel))
+    yield bazel, _wheels(_output_path(bazel))
+    bazel.release()
 
 
 def _audit(wheel: Path) -> dict:
@@ -235,11 +237,16 @@ print(json.dumps(result))
 def test_wheels_are_byte_identical_across_output_bases(built, make_bazel, distdir, deb_mirror):
     _, first = built
     other = make_bazel(FIXTURE, "cc_zig-b")
-    other.run("build", *PLATFORM_WHEELS, f"--distdir={distdir}", deb_mirror, "--symlink_prefix=/")
-    second = _wheels(_output_path(other))
-    for key in ZIG_WHEELS:
-        assert first[key].name == second[key].name
-        assert first[key].read_bytes() == second[key].read_bytes(), first[key].name
+    try:
+        other.run(
+            "build", *PLATFORM_WHEELS, f"--distdir={distdir}", deb_mirror, "--symlink_prefix=/"
+        )
+        second = _wheels(_output_path(other))
+        for key in ZIG_WHEELS:
+            assert first[key].name == second[key].name
+            assert first[key].read_bytes() == second[key].read_bytes(), first[key].name
+    finally:
+        other.release()
 
 
 def test_unknown_glibc_version_is_a_one_line_error(make_bazel):
@@ -299,7 +306,8 @@ def bazel7_wheels(distdir, deb_mirror, tmp_path_factory) -> dict[tuple[str, str]
     )
     assert result.returncode == 0, result.stdout[-10000:] + result.stderr[-4000:]
     output_path = Path((workspace / "output_path.txt").read_text().strip())
-    return _wheels(output_path)
+    yield _wheels(output_path)
+    remove_tree(workdir)
 
 
 def test_bazel7_bzlmod_zig_wheels_audit_and_run(bazel7_wheels, fresh_venv):

@@ -13,11 +13,12 @@ from __future__ import annotations
 import shlex
 import shutil
 import subprocess
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from .bazel_runner import REPO_ROOT, Bazel
+from .bazel_runner import REPO_ROOT, Bazel, remove_tree
 from .conftest import copy_workspace
 
 pytestmark = pytest.mark.integration
@@ -49,11 +50,12 @@ def _prepare(workspace: Path) -> None:
 
 
 @pytest.fixture(scope="module")
-def bazel(make_bazel) -> Bazel:
+def bazel(make_bazel) -> Iterator[Bazel]:
     """The fixture workspace on Bazel 4.2.3 (WORKSPACE mode)."""
     server = make_bazel(FIXTURE, "emulation")
     _prepare(server.workspace)
-    return server
+    yield server
+    server.release()
 
 
 @pytest.fixture(scope="module")
@@ -183,4 +185,5 @@ def test_bzlmod_lane(tmp_path_factory: pytest.TempPathFactory) -> None:
     assert _probe(emulated, "uname") == "aarch64"
     assert f"/ext_import/emuprobe/{EXTENSION}" in _probe(emulated, "extension")
     broken = (testlogs / "broken_emulated" / "test.log").read_text()
+    remove_tree(workdir)
     assert "AssertionError: 'aarch64' != 'x86_64'" in broken

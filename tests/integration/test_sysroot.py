@@ -18,11 +18,12 @@ import stat
 import subprocess
 import tarfile
 import zipfile
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from .bazel_runner import REPO_ROOT, Bazel
+from .bazel_runner import REPO_ROOT, Bazel, remove_tree
 
 pytestmark = pytest.mark.integration
 
@@ -96,7 +97,7 @@ def _mirror() -> Path:
 
 
 @pytest.fixture(scope="module")
-def fixture_bazel(make_bazel) -> tuple[Bazel, Path]:
+def fixture_bazel(make_bazel) -> Iterator[tuple[Bazel, Path]]:
     """The fixture workspace, its archive declared, built once."""
     mirror = _mirror()
     archive = mirror.parent / "sysroot-bullseye-aarch64.tar.gz"
@@ -125,7 +126,9 @@ def fixture_bazel(make_bazel) -> tuple[Bazel, Path]:
         timeout=1800,
     )
     output_base = Path(bazel.run("info", "output_base").stdout.strip())
-    return bazel, output_base / "external"
+    yield bazel, output_base / "external"
+    bazel.release()
+    remove_tree(local)
 
 
 def _symlinks(root: Path) -> dict[str, str]:
@@ -295,7 +298,7 @@ def test_declaration_errors(fixture_bazel) -> None:
 
 
 @pytest.fixture(scope="module")
-def zig_clang(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, Path]:
+def zig_clang(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, Path, Path]]:
     """(zig, its clang resource dir, an ld.lld wrapper) from the cached ziglang wheel."""
     done = subprocess.run([str(ZIG_SETUP)], capture_output=True, text=True, check=False)
     assert done.returncode == 0, done.stderr
@@ -313,7 +316,8 @@ def zig_clang(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, Pat
     lld = out / "ld.lld"
     lld.write_text(f'#!/bin/sh\nexec "{zig}" ld.lld "$@"\n')
     lld.chmod(lld.stat().st_mode | stat.S_IXUSR)
-    return zig, out / "ziglang" / "lib", lld
+    yield zig, out / "ziglang" / "lib", lld
+    remove_tree(out)
 
 
 def _versions(binary: Path, prefix: str) -> list[tuple[int, ...]]:

@@ -13,6 +13,7 @@ import shutil
 import subprocess
 import sys
 import zipfile
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -25,7 +26,7 @@ ENTRIES = 66_000
 
 
 @pytest.fixture(scope="module")
-def huge_wheel(tmp_path_factory) -> Path:
+def huge_wheel(tmp_path_factory) -> Iterator[Path]:
     work = tmp_path_factory.mktemp("huge")
     if shutil.disk_usage(work).free < 6 * 1024**3:
         pytest.fail(f"the zip64 test needs 6 GB free under {work}; free some space")
@@ -66,7 +67,8 @@ def huge_wheel(tmp_path_factory) -> Path:
         str(work / "spec.json"),
     ]
     subprocess.run([*command, "--output", str(wheel), f"@{params}"], check=True)
-    return wheel
+    yield wheel
+    shutil.rmtree(work)
 
 
 def test_python_zipfile_reads_it(huge_wheel):
