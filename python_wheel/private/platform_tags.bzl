@@ -4,6 +4,11 @@ load("//python_wheel/platforms:glibc.bzl", "GLIBC_VERSIONS", "LINUX_CPUS", "glib
 
 _PLATFORMS = "@rules_ml_wheels//python_wheel/platforms:"
 
+# What wheel_platform_tag() gives on a Linux platform without a glibc
+# constraint, + the CPU: python_wheel makes it `manylinux_<V>_<cpu>` from the
+# glibc its C/C++ toolchain reports, or `linux_<cpu>` when it reports none.
+TOOLCHAIN_GLIBC_TAG = "<glibc of the C/C++ toolchain>_"
+
 def platform_tag_for(os, cpu, manylinux = "", macos = "11_0"):
     """Returns the wheel platform tag for an OS and CPU.
 
@@ -26,6 +31,28 @@ def platform_tag_for(os, cpu, manylinux = "", macos = "11_0"):
         return "win_arm64" if cpu == "aarch64" else "win_amd64"
     fail("no wheel platform tag for os %r" % os)
 
+def resolve_toolchain_glibc_tag(tag, libc):
+    """Resolves what `wheel_platform_tag()` gives on a platform without a glibc constraint.
+
+    Args:
+      tag: a platform tag; only `TOOLCHAIN_GLIBC_TAG + cpu` changes.
+      libc: the libc the target's C/C++ toolchain reports (`glibc_2.17`,
+        `local`, or empty without a toolchain).
+
+    Returns:
+      `manylinux_<V>_<cpu>` for a toolchain reporting glibc V, else
+      `linux_<cpu>`; any other tag unchanged.
+    """
+    if not tag.startswith(TOOLCHAIN_GLIBC_TAG):
+        return tag
+    cpu = tag[len(TOOLCHAIN_GLIBC_TAG):]
+    glibc = ""
+    if libc.startswith("glibc_"):
+        parts = libc[len("glibc_"):].split(".")
+        if len(parts) == 2 and parts[0].isdigit() and parts[1].isdigit():
+            glibc = "_".join(parts)
+    return platform_tag_for("linux", cpu, manylinux = glibc)
+
 def wheel_platform_tag(manylinux = "", macos = "11_0", default = None):
     """A `select` giving the platform tag of the target platform.
 
@@ -36,12 +63,16 @@ def wheel_platform_tag(manylinux = "", macos = "11_0", default = None):
     Without `manylinux`, a libc-aware target platform (one of
     `@rules_ml_wheels//python_wheel/platforms:linux_<cpu>_glibc_<V>`, or any
     platform with a `:glibc_<V>` constraint value) gives `manylinux_<V>_<cpu>`:
-    the glibc its C/C++ toolchain links against. Other Linux platforms give
-    `linux_<cpu>`.
+    the glibc its C/C++ toolchain links against. On a Linux platform without
+    a glibc constraint (the default, host platform) `python_wheel` asks the
+    C/C++ toolchain: `manylinux_<V>_<cpu>` when it reports glibc V (a
+    hermetic one chosen with `--repo_env=ML_WHEELS_CC_TOOLCHAIN=...`),
+    `linux_<cpu>` for Bazel's autodetected one. Give the result to
+    `python_wheel(platform_tag = ...)` only.
 
     Args:
       manylinux: glibc version for Linux tags (`2_17`, `2_27`, ...); empty for
-        the target platform's glibc constraint, or `linux_<cpu>` without one.
+        the glibc of the target platform, or of its C/C++ toolchain.
       macos: minimum macOS version, `11_0` by default.
       default: tag for any other platform; None makes other platforms an error.
 
@@ -62,7 +93,7 @@ def wheel_platform_tag(manylinux = "", macos = "11_0", default = None):
         # platforms without a glibc constraint.
         for cpu in LINUX_CPUS:
             branches.pop(_PLATFORMS + "linux_" + cpu)
-            branches[_PLATFORMS + "linux_%s_glibc_unspecified" % cpu] = platform_tag_for("linux", cpu)
+            branches[_PLATFORMS + "linux_%s_glibc_unspecified" % cpu] = TOOLCHAIN_GLIBC_TAG + cpu
         for version in GLIBC_VERSIONS:
             for cpu in LINUX_CPUS:
                 setting = _PLATFORMS + "linux_%s_glibc_%s_setting" % (cpu, glibc_name(version))

@@ -1,7 +1,9 @@
 """The `python_wheel` rule: a standards-valid, reproducible wheel as a Bazel output."""
 
 load("@bazel_skylib//rules:common_settings.bzl", "BuildSettingInfo")
+load("//python_wheel/private/cc:toolchain_libc.bzl", "ToolchainLibcInfo")
 load(":naming.bzl", "escape_distribution", "is_valid_distribution", "wheel_filename")
+load(":platform_tags.bzl", "resolve_toolchain_glibc_tag")
 load(":providers.bzl", "PyWheelInfo")
 load(":python_toolchain.bzl", "PYTHON_TAGS_TOOLCHAIN_TYPE")
 
@@ -75,6 +77,7 @@ def _resolve_tags(ctx):
     abi_tag = ctx.attr.abi_tag
     if platform_tag == _PURE_PLATFORM:
         return (python_tag or _DEFAULT_PYTHON_TAG, abi_tag or _DEFAULT_ABI_TAG, platform_tag)
+    platform_tag = resolve_toolchain_glibc_tag(platform_tag, ctx.attr._default_platform_libc[ToolchainLibcInfo].libc)
     if not python_tag or not abi_tag:
         tags = ctx.toolchains[PYTHON_TAGS_TOOLCHAIN_TYPE].tags
         if not tags.python_tag:
@@ -418,6 +421,7 @@ python_wheel = rule(
         "version": attr.string(mandatory = True, doc = "PEP 440 version, normalized in the file name and METADATA."),
         "version_suffix": attr.string(doc = "Appended to `version`; feed it `WHEEL_VERSION_SUFFIX` from `python_wheel_version_suffix_repository`."),
         "_default_compression_level": attr.label(default = Label("//python_wheel:compression_level")),
+        "_default_platform_libc": attr.label(default = Label("//python_wheel/private/cc:default_platform_libc")),
         "_default_compression_shards": attr.label(default = Label("//python_wheel:compression_shards")),
         "_pep517_build_env": attr.label_list(
             default = [

@@ -42,6 +42,7 @@ PLATFORM_WHEELS = [
     "//:zig_cxxlib_aarch64",
 ]
 # (package, how it was built): zig for x86_64 or aarch64 at glibc 2.17, or the host toolchain.
+SWITCH_ZIG = "--repo_env=ML_WHEELS_CC_TOOLCHAIN=zig"
 ZIG_WHEELS = [
     ("zig_cext", "x86_64"),
     ("zig_cxxext", "x86_64"),
@@ -66,10 +67,10 @@ def _kind(wheel: Path) -> str:
     return "host"
 
 
-def _wheels(output_path: Path) -> dict[tuple[str, str], Path]:
-    """(package, kind) -> wheel, from every configuration's bin/."""
+def _wheels(output_path: Path, configurations: str = "*") -> dict[tuple[str, str], Path]:
+    """(package, kind) -> wheel, from the bin/ of every configuration matching a glob."""
     wheels = {}
-    for wheel in sorted(output_path.glob("*/bin/zig_*/*.whl")):
+    for wheel in sorted(output_path.glob(f"{configurations}/bin/zig_*/*.whl")):
         key = (wheel.parent.name, _kind(wheel))
         assert key not in wheels, f"two wheels of {key}: {wheel}"
         wheels[key] = wheel
@@ -249,6 +250,59 @@ def test_wheels_are_byte_identical_across_output_bases(built, make_bazel, distdi
         other.release()
 
 
+def test_switch_makes_zig_the_default_platforms_toolchain(built, distdir, deb_mirror, tmp_path):
+    """`--repo_env=ML_WHEELS_CC_TOOLCHAIN=zig`: zig for the default platform, tagged so."""
+    bazel, wheels = built
+    host = wheels["zig_cext", "host"]
+    assert host.name.endswith("-linux_x86_64.whl"), host.name  # the autodetected gcc claims nothing
+    flags = [f"--distdir={distdir}", deb_mirror, "--symlink_prefix=/"]
+    bazel.run("build", *flags, SWITCH_ZIG, "//zig_cext:wheel")
+    (switched,) = (bazel.bin_dir(*flags, SWITCH_ZIG) / "zig_cext").glob(
+        "*manylinux_2_17_x86_64.whl"
+    )
+    assert _assert_meets_2_17(switched, "x86_64")
+    assert "clang version" in _comment(_shared_library(switched, tmp_path))  # zig's, not gcc
+    # `zig_glibc_2_17` names the same toolchain; the default-platform build is
+    # the same bytes as the platform_wheel one (the same zig, flags and sources).
+    bazel.run(
+        "build", *flags, "--repo_env=ML_WHEELS_CC_TOOLCHAIN=zig_glibc_2_17", "//zig_cext:wheel"
+    )
+    assert switched.read_bytes() == wheels["zig_cext", "x86_64"].read_bytes()
+    # Back to the host toolchain: the default again.
+    bazel.run("build", *flags, "--repo_env=ML_WHEELS_CC_TOOLCHAIN=host", "//zig_cext:wheel")
+    assert (bazel.bin_dir(*flags) / "zig_cext" / host.name).exists()
+
+
+@pytest.mark.parametrize(
+    ("value", "error"),
+    [
+        (
+            "zig_glibc_2_28",
+            'zig_cc_toolchains(name = "zig_cc"): --repo_env=ML_WHEELS_CC_TOOLCHAIN=zig_glibc_2_28 '
+            "asks for glibc 2.28, but this declaration has toolchains for glibc 2.17; use "
+            "zig_glibc_2_17, or add 2.28 to its glibc versions",
+        ),
+        (
+            "clang",
+            'zig_cc_toolchains(name = "zig_cc"): --repo_env=ML_WHEELS_CC_TOOLCHAIN=clang is not a '
+            "toolchain; use one of host, zig, zig_glibc_<V>, sysroot, sysroot_glibc_<V>",
+        ),
+    ],
+)
+def test_switch_errors_name_the_variable_and_the_choices(built, distdir, deb_mirror, value, error):
+    bazel, _ = built
+    result = bazel.run(
+        "build",
+        f"--distdir={distdir}",
+        deb_mirror,
+        f"--repo_env=ML_WHEELS_CC_TOOLCHAIN={value}",
+        "//zig_cext:wheel",
+        check=False,
+    )
+    assert result.returncode != 0
+    assert error in result.stderr
+
+
 def test_unknown_glibc_version_is_a_one_line_error(make_bazel):
     bazel = make_bazel(FIXTURE, "cc_zig-bad-glibc", copy_as="cc_zig_bad_glibc")
     workspace = bazel.workspace / "WORKSPACE"
@@ -264,6 +318,20 @@ def test_unknown_glibc_version_is_a_one_line_error(make_bazel):
     assert (
         'zig_cc_toolchains(name = "zig_cc"): glibc_versions has "2.30", which has no platform '
         "constraint; use one of 2.17, 2.27, 2.28, 2.31, 2.34, 2.35, 2.36, 2.39"
+    ) in result.stderr
+    # The switch needs a toolchain for the host's CPU (x86_64 here).
+    workspace.write_text(
+        text.replace(
+            'zig_cc_toolchains(name = "zig_cc")',
+            'zig_cc_toolchains(name = "zig_cc", target_cpus = ["aarch64"])',
+        )
+    )
+    result = bazel.run("build", SWITCH_ZIG, "//zig_cext:wheel", check=False)
+    assert result.returncode != 0
+    assert (
+        'zig_cc_toolchains(name = "zig_cc"): --repo_env=ML_WHEELS_CC_TOOLCHAIN=zig needs a '
+        "toolchain for the host CPU x86_64, but this declaration targets aarch64 only; add it "
+        "to target_cpus"
     ) in result.stderr
 
 
@@ -293,6 +361,10 @@ def bazel7_wheels(distdir, deb_mirror, tmp_path_factory) -> dict[tuple[str, str]
             f"{bazel} build {flags} {' '.join(PLATFORM_WHEELS)} >bazel.log 2>&1"
             f" || {{ tail -n 80 bazel.log; {bazel} shutdown; exit 1; }}",
             f"{bazel} info --enable_bzlmod output_path >output_path.txt 2>/dev/null",
+            # The one-flag switch: zig for the default platform, no --platforms.
+            f"{bazel} build {flags} {SWITCH_ZIG} //zig_cext:wheel >switch.log 2>&1"
+            f" || {{ tail -n 80 switch.log; {bazel} shutdown; exit 1; }}",
+            f"{bazel} info {flags} {SWITCH_ZIG} bazel-bin >switch_bin.txt 2>/dev/null",
             f"{bazel} shutdown",
         ]
     )
@@ -306,12 +378,17 @@ def bazel7_wheels(distdir, deb_mirror, tmp_path_factory) -> dict[tuple[str, str]
     )
     assert result.returncode == 0, result.stdout[-10000:] + result.stderr[-4000:]
     output_path = Path((workspace / "output_path.txt").read_text().strip())
-    yield _wheels(output_path)
+    # Only the platform_wheel transitions' configurations: the switched build
+    # of //zig_cext:wheel is in the default one.
+    wheels = _wheels(output_path, "*-ST-*")
+    switch_bin = Path((workspace / "switch_bin.txt").read_text().strip())
+    (wheels["switched", "x86_64"],) = (switch_bin / "zig_cext").glob("*.whl")
+    yield wheels
     remove_tree(workdir)
 
 
 def test_bazel7_bzlmod_zig_wheels_audit_and_run(bazel7_wheels, fresh_venv):
-    assert sorted(bazel7_wheels) == sorted(ZIG_WHEELS)
+    assert sorted(bazel7_wheels) == sorted([*ZIG_WHEELS, ("switched", "x86_64")])
     for (_, cpu), wheel in bazel7_wheels.items():
         assert wheel.name.endswith(f"-manylinux_2_17_{cpu}.whl"), wheel.name
         _assert_meets_2_17(wheel, cpu)

@@ -7,7 +7,10 @@ load("//python_wheel:defs.bzl", "wheel_platform_tag")
 load("//python_wheel/private:naming.bzl", "tag_error")
 
 # buildifier: disable=bzl-visibility
-load("//python_wheel/private:platform_tags.bzl", "platform_tag_for")
+load("//python_wheel/private:platform_tags.bzl", "TOOLCHAIN_GLIBC_TAG", "platform_tag_for", "resolve_toolchain_glibc_tag")
+
+# buildifier: disable=bzl-visibility
+load("//python_wheel/private/cc:toolchain_libc.bzl", "ToolchainLibcInfo")
 load(":failure_test.bzl", "analysis_failure_test")
 
 _PLATFORMS = "//python_wheel/platforms:"
@@ -38,10 +41,33 @@ def _platform_tag_for_test_impl(ctx):
 
 platform_tag_for_test = unittest.make(_platform_tag_for_test_impl)
 
+def _resolve_toolchain_glibc_tag_test_impl(ctx):
+    env = unittest.begin(ctx)
+    for tag, libc, expected in [
+        # What hermetic toolchains report (zig, clang + sysroot).
+        (TOOLCHAIN_GLIBC_TAG + "x86_64", "glibc_2.17", "manylinux_2_17_x86_64"),
+        (TOOLCHAIN_GLIBC_TAG + "aarch64", "glibc_2.31", "manylinux_2_31_aarch64"),
+        # Bazel's autodetected toolchain, no toolchain, and libc strings naming no version.
+        (TOOLCHAIN_GLIBC_TAG + "x86_64", "local", "linux_x86_64"),
+        (TOOLCHAIN_GLIBC_TAG + "x86_64", "", "linux_x86_64"),
+        (TOOLCHAIN_GLIBC_TAG + "x86_64", "glibc", "linux_x86_64"),
+        (TOOLCHAIN_GLIBC_TAG + "x86_64", "glibc_2.17.1", "linux_x86_64"),
+        (TOOLCHAIN_GLIBC_TAG + "x86_64", "glibc_2.x", "linux_x86_64"),
+        (TOOLCHAIN_GLIBC_TAG + "x86_64", "musl_1.2", "linux_x86_64"),
+        # Explicit tags are never changed.
+        ("linux_x86_64", "glibc_2.17", "linux_x86_64"),
+        ("manylinux_2_28_x86_64", "glibc_2.17", "manylinux_2_28_x86_64"),
+    ]:
+        asserts.equals(env, expected, resolve_toolchain_glibc_tag(tag, libc), "%r with libc %r" % (tag, libc))
+    return unittest.end(env)
+
+resolve_toolchain_glibc_tag_test = unittest.make(_resolve_toolchain_glibc_tag_test_impl)
+
 _TagInfo = provider(doc = "Test-only: a resolved platform tag.", fields = {"tag": "str"})
 
 def _tag_probe_impl(ctx):
-    tag = ctx.attr.tag
+    # As python_wheel resolves it.
+    tag = resolve_toolchain_glibc_tag(ctx.attr.tag, ctx.attr._default_platform_libc[ToolchainLibcInfo].libc)
     if ctx.attr.os:
         tag = platform_tag_for(ctx.attr.os, ctx.attr.cpu)
     return [_TagInfo(tag = tag)]
@@ -52,6 +78,7 @@ _tag_probe = rule(
         "cpu": attr.string(doc = "CPU passed to platform_tag_for."),
         "os": attr.string(doc = "When set, the tag is platform_tag_for(os, cpu) instead of `tag`."),
         "tag": attr.string(doc = "A tag, typically wheel_platform_tag()."),
+        "_default_platform_libc": attr.label(default = "//python_wheel/private/cc:default_platform_libc"),
     },
     doc = "Test fixture: resolves a platform tag in its configuration.",
 )
@@ -83,6 +110,7 @@ def platform_tags_test_suite(name):
       name: name of the test_suite.
     """
     platform_tag_for_test(name = "platform_tag_for_test")
+    resolve_toolchain_glibc_tag_test(name = "resolve_toolchain_glibc_tag_test")
 
     # wheel_platform_tag() resolves for the target platform, whatever the host.
     _tag_probe(
@@ -101,7 +129,7 @@ def platform_tags_test_suite(name):
         cpu = "x86_64",
         tags = ["manual"],
     )
-    tests = ["platform_tag_for_test"]
+    tests = ["platform_tag_for_test", "resolve_toolchain_glibc_tag_test"]
     for test_name, test_rule, probe, expected in [
         ("wheel_platform_tag_linux_x86_64_test", tag_linux_x86_64_test, "manylinux_2_17_probe", "manylinux_2_17_x86_64"),
         ("wheel_platform_tag_linux_aarch64_test", tag_linux_aarch64_test, "manylinux_2_17_probe", "manylinux_2_17_aarch64"),

@@ -17,7 +17,7 @@ absolute would make the linker read the host's glibc.
 `libpython3.X-dev` package of the target architecture (e.g. arm64 on an
 x86_64 machine), with the python tags of that target.
 
-See docs/sysroots.md. Starlark here runs on Bazel 4.2.3 as well as 6-8.
+See docs/cc-toolchains.md ("Sysroots and target Python headers"). Starlark here runs on Bazel 4.2.3 as well as 6-8.
 """
 
 load(":deb.bzl", "DEB_ATTRS", "DEB_ENVIRON", "check_sha256", "fetch_debs", "run_unpacker")
