@@ -9,7 +9,7 @@ repositories through `module_ctx.extension_metadata`, so Bazel checks its
 `use_repo` and `bazel mod tidy` can fix it.
 """
 
-load("//python_wheel/private/cc:extension.bzl", "SYSROOT_CC_TAG", "ZIG_CC_TAG", "ZIG_SDK_TAG", "cc_repositories_from_tags")
+load("//python_wheel/private/cc:extension.bzl", "LLVM_TAG", "SYSROOT_CC_TAG", "ZIG_CC_TAG", "ZIG_SDK_TAG", "cc_repositories_from_tags")
 load("//python_wheel/private/emulation:extension.bzl", "EMULATION_TAG_ATTRS", "emulation_declaration", "emulation_repositories_from_declaration")
 load(":compat_repo.bzl", "compat_repository")
 load(":helper_deps.bzl", "helper_deps_repository")
@@ -238,6 +238,7 @@ ml_wheels = module_extension(
         "emulation": _emulation,
         "helper_deps": _helper_deps,
         "hermetic_python": _hermetic_python,
+        "llvm": LLVM_TAG,
         "local_python": _local_python,
         "python_version": _python_version,
         "sysroot_cc": SYSROOT_CC_TAG,

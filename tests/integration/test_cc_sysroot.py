@@ -66,12 +66,18 @@ def _wheels(bazel: Bazel) -> dict[str, Path]:
 
 
 @pytest.fixture(scope="module")
-def built(make_bazel, flags) -> Iterator[dict[str, Path]]:
-    """The x86_64 and aarch64 wheels of the fixture, one build."""
+def sysroot_bazel(make_bazel) -> Iterator[Bazel]:
+    """The fixture's Bazel server, for this module."""
     bazel = make_bazel(FIXTURE, "cc_sysroot-a")
-    bazel.run("build", *flags, *WHEELS, timeout=1800)
-    yield _wheels(bazel)
+    yield bazel
     bazel.release()
+
+
+@pytest.fixture(scope="module")
+def built(sysroot_bazel, flags) -> dict[str, Path]:
+    """The x86_64 and aarch64 wheels of the fixture, one build."""
+    sysroot_bazel.run("build", *flags, *WHEELS, timeout=1800)
+    return _wheels(sysroot_bazel)
 
 
 def _audit(wheel: Path) -> dict:
@@ -177,6 +183,33 @@ print(json.dumps(result))
         "caught": "thrown in words.cc",
         "error": 'no words in "   "',
     }
+
+
+def test_switch_makes_the_sysroot_toolchain_the_default_platforms(
+    built, sysroot_bazel, flags, tmp_path
+) -> None:
+    """`--repo_env=ML_WHEELS_CC_TOOLCHAIN=sysroot`: the sysroot toolchain without --platforms."""
+    switch = "--repo_env=ML_WHEELS_CC_TOOLCHAIN=sysroot"
+    sysroot_bazel.run("build", *flags, switch, "//sysroot_cxxext:wheel", timeout=1800)
+    (wheel,) = (sysroot_bazel.bin_dir(*flags, switch) / "sysroot_cxxext").glob("*.whl")
+    assert wheel.name.endswith("-manylinux_2_31_x86_64.whl"), wheel.name
+    assert _audit(wheel)["overall_tag"] == MEASURED["x86_64"]
+    assert "libstdc++.so.6" in _needed(_shared_library(wheel, tmp_path))
+    # The same toolchain, flags and sources as the platform_wheel build.
+    assert wheel.read_bytes() == built["x86_64"].read_bytes()
+    result = sysroot_bazel.run(
+        "build",
+        *flags,
+        "--repo_env=ML_WHEELS_CC_TOOLCHAIN=sysroot_glibc_2_28",
+        "//sysroot_cxxext:wheel",
+        check=False,
+    )
+    assert result.returncode != 0
+    assert (
+        'sysroot_cc_toolchains(name = "sysroot_cc"): --repo_env=ML_WHEELS_CC_TOOLCHAIN='
+        "sysroot_glibc_2_28 asks for glibc 2.28, but this declaration has toolchains for glibc "
+        "2.31; use sysroot_glibc_2_31, or give the host CPU a cc_sysroot of glibc 2.28"
+    ) in result.stderr
 
 
 def test_wheels_are_byte_identical_across_output_bases(built, make_bazel, flags):

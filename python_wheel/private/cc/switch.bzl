@@ -57,14 +57,15 @@ def switch_glibc(repository_ctx, family, who, glibc_versions):
         return available[0]
     wanted = version.replace("_", ".")
     if wanted not in available:
-        fail("%s: --repo_env=%s=%s asks for glibc %s, but this declaration has toolchains for glibc %s; use %s, or add %s to its glibc versions" % (
+        fix = "add %s to its glibc versions" % wanted if family == "zig" else "give the host CPU a cc_sysroot of glibc %s" % wanted
+        fail("%s: --repo_env=%s=%s asks for glibc %s, but this declaration has toolchains for glibc %s; use %s, or %s" % (
             who,
             SWITCH_VARIABLE,
             value,
             wanted,
             ", ".join(available),
             " or ".join(["%s_glibc_%s" % (family, glibc_name(v)) for v in available]),
-            wanted,
+            fix,
         ))
     return wanted
 
