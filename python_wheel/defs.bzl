@@ -15,6 +15,7 @@ load(
 )
 load("//python_wheel/private:py_import.bzl", _py_import = "py_import")
 load("//python_wheel/private:python_toolchain.bzl", _python_tags_toolchain = "python_tags_toolchain")
+load("//python_wheel/private:size.bzl", _wheel_size_report = "wheel_size_report", _wheel_size_test = "wheel_size_test")
 load(
     "//python_wheel/private:sources.bzl",
     _collect_data_files = "collect_data_files",
@@ -42,4 +43,6 @@ transitive_py_deps = _transitive_py_deps
 wheel_platform_tag = _wheel_platform_tag
 wheel_sources = _wheel_sources
 verify_manylinux_compliance_test = _verify_manylinux_compliance_test
+wheel_size_report = _wheel_size_report
+wheel_size_test = _wheel_size_test
 wheel_or_sources = _wheel_or_sources

@@ -29,6 +29,9 @@ for tool in gcc g++ unzip zip git curl; do
 done
 [ -f /etc/ssl/certs/ca-certificates.crt ] || need_apt+=(ca-certificates)
 command -v npm >/dev/null 2>&1 || need_apt+=(npm)
+# Debian's Chromium (and a font): the size report's headless-browser check
+# (tests/integration/test_wheel_size.py).
+command -v chromium >/dev/null 2>&1 || need_apt+=(chromium fonts-liberation)
 if [ ${#need_apt[@]} -gt 0 ]; then
   log "installing Debian packages: ${need_apt[*]}"
   as_root apt-get update -qq

@@ -113,7 +113,9 @@ class UnpackResult:
 
 
 @dataclass
-class _Archive:
+class MemberReader:
+    """An open archive that `member_chunks` reads members from (also used by the size report)."""
+
     path: str
     fd: int = -1
     is_wheel: bool = False
@@ -121,7 +123,7 @@ class _Archive:
 
 @dataclass
 class _File:
-    archive: _Archive
+    archive: MemberReader
     member: ZipMember
     data_offset: int
     path: str
@@ -142,7 +144,7 @@ class _Tree:
 
     parents: list[int] = field(default_factory=lambda: [-1])
     names: list[str] = field(default_factory=lambda: [""])
-    owners: list[_Archive | None] = field(default_factory=lambda: [None])
+    owners: list[MemberReader | None] = field(default_factory=lambda: [None])
     nodes: dict[tuple[int, str], int] = field(default_factory=dict)
 
     def __len__(self) -> int:
@@ -223,7 +225,9 @@ def check_name(raw: bytes) -> tuple[str, bool]:
     return body, is_dir
 
 
-def _member_chunks(archive: _Archive, member: ZipMember, offset: int, name: str) -> Iterator[bytes]:
+def member_chunks(
+    archive: MemberReader, member: ZipMember, offset: int, name: str
+) -> Iterator[bytes]:
     """Yields a member's content in chunks of at most ``CHUNK`` bytes, checked.
 
     Never yields more than the declared size, and checks the CRC and that
@@ -280,7 +284,7 @@ def _member_chunks(archive: _Archive, member: ZipMember, offset: int, name: str)
         raise WheelError(f"{what} fails its CRC check (corrupt data); {CORRUPT_FIX}")
 
 
-def _open_archive(archive: _Archive) -> int:
+def _open_archive(archive: MemberReader) -> int:
     """Opens an archive, which must be a regular file; returns its size.
 
     ``O_NONBLOCK`` keeps a FIFO from blocking the open until a writer comes;
@@ -298,7 +302,7 @@ def _open_archive(archive: _Archive) -> int:
     return info.st_size
 
 
-def _read_entries(archive: _Archive, limits: Limits) -> tuple[list[_File], list[str]]:
+def _read_entries(archive: MemberReader, limits: Limits) -> tuple[list[_File], list[str]]:
     """Reads and checks one archive's entries; returns its files and explicit directories."""
     size = _open_archive(archive)
     directory = read_central_directory(archive.fd, size)
@@ -364,7 +368,7 @@ class _Plan:
 
     files: dict[str, _File] = field(default_factory=dict)
     tree: _Tree = field(default_factory=_Tree)
-    dist_infos: dict[str, _Archive] = field(default_factory=dict)
+    dist_infos: dict[str, MemberReader] = field(default_factory=dict)
 
 
 def _both(path: str, archives: set[str], current: str) -> WheelError:
@@ -376,7 +380,7 @@ def _both(path: str, archives: set[str], current: str) -> WheelError:
 
 
 def _add_dirs(
-    tree: _Tree, path: str, archive: _Archive, file_nodes: dict[tuple[int, str], _File]
+    tree: _Tree, path: str, archive: MemberReader, file_nodes: dict[tuple[int, str], _File]
 ) -> int:
     """Adds ``path`` and its parents to the tree; returns its node (0 for "")."""
     node = 0
@@ -397,13 +401,13 @@ def _add_dirs(
     return node
 
 
-def _note_top(plan: _Plan, path: str, archive: _Archive) -> None:
+def _note_top(plan: _Plan, path: str, archive: MemberReader) -> None:
     top = path.partition("/")[0]
     if top.lower().endswith(".dist-info"):
         plan.dist_infos.setdefault(top, archive)
 
 
-def _plan(archives: Sequence[_Archive], limits: Limits) -> _Plan:
+def _plan(archives: Sequence[MemberReader], limits: Limits) -> _Plan:
     """Reads every archive; returns the files and directories to create, checked.
 
     The work is linear in the size of the central directories: see ``_Tree``.
@@ -452,7 +456,9 @@ def _is(distribution: str, version: Version, name: str, found_version: str) -> b
         return False
 
 
-def _check_dist_info(wheel: _Archive, dist_infos: dict[str, _Archive], verify_record: bool) -> None:
+def _check_dist_info(
+    wheel: MemberReader, dist_infos: dict[str, MemberReader], verify_record: bool
+) -> None:
     """Refuses the wheels pip refuses for their ``.dist-info`` directory or file name.
 
     As pip's ``wheel_dist_info_dir`` (pip/_internal/utils/wheel.py): at most
@@ -508,7 +514,7 @@ def _check_dist_info(wheel: _Archive, dist_infos: dict[str, _Archive], verify_re
         )
 
 
-def _read_record(wheel: _Archive, files: dict[str, _File]) -> None:
+def _read_record(wheel: MemberReader, files: dict[str, _File]) -> None:
     """Checks the wheel's files against its RECORD; attaches the expected hashes."""
     # _check_dist_info allowed one .dist-info directory at most: one RECORD at most.
     candidates = sorted(
@@ -525,7 +531,7 @@ def _read_record(wheel: _Archive, files: dict[str, _File]) -> None:
             f"{record_path} declares {record.member.file_size} bytes, above the bound of "
             f"{MAX_RECORD_SIZE}; {_UNTRUSTED_FIX}"
         )
-    data = b"".join(_member_chunks(wheel, record.member, record.data_offset, record_path))
+    data = b"".join(member_chunks(wheel, record.member, record.data_offset, record_path))
     listed = parse_record(data)
     dist_info = record_path.rsplit("/", 1)[0]
     exempt = {record_path} | {f"{dist_info}/{name}" for name in _SIGNATURES}
@@ -607,7 +613,7 @@ def _write_file(entry: _File, output_dir: str, written: _Written) -> int:
     hasher = hashlib.new(expected.algorithm) if expected is not None else None
     try:
         with _errors_for(entry.archive.path):
-            for chunk in _member_chunks(entry.archive, entry.member, entry.data_offset, entry.path):
+            for chunk in member_chunks(entry.archive, entry.member, entry.data_offset, entry.path):
                 written.check_cancelled()
                 if hasher is not None:
                     hasher.update(chunk)
@@ -774,8 +780,8 @@ def unpack_wheel(
             f"cannot unpack into {output_dir}: it exists and is not a directory; remove it, or "
             "pass a directory as --output-dir"
         )
-    archives = [_Archive(path, is_wheel=True) for path in ([wheel] if wheel else [])]
-    archives += [_Archive(path) for path in zip_deps]
+    archives = [MemberReader(path, is_wheel=True) for path in ([wheel] if wheel else [])]
+    archives += [MemberReader(path) for path in zip_deps]
     written = _Written(output_dir=output_dir)
     try:
         # The removal covers the closing too: an exception raised there (a
