@@ -16,8 +16,6 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-import sys
-import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,12 +25,12 @@ from elftools.elf.elffile import ELFFile
 
 from .bazel_runner import REPO_ROOT, Bazel, remove_tree
 from .conftest import copy_workspace
+from .elf_checks import audit, comment_section, needed_libraries, shared_library
 from .test_hermetic_python import _cache_dir, _pyenv_installations, make_python_archive
 
 FIXTURE = REPO_ROOT / "tests" / "fixtures" / "cc_llvm"
 LLVM_SH = REPO_ROOT / "scripts" / "llvm.sh"
 SYSROOT_SH = REPO_ROOT / "scripts" / "sysroot.sh"
-AUDIT = REPO_ROOT / "tools" / "audit_wheel.py"
 FORKY = REPO_ROOT / "scripts" / "forky.sh"
 WHEEL = "//:llvm_cxxext_x86_64"
 CPUS = ["x86_64", "aarch64"]
@@ -143,33 +141,8 @@ def from_path(make_bazel, flags, llvm) -> Iterator[Built]:
     yield from _build(make_bazel, flags, "cc_llvm-path", value, ["x86_64"])
 
 
-def _shared_library(wheel: Path, tmp_path: Path) -> Path:
-    with zipfile.ZipFile(wheel) as archive:
-        (name,) = [n for n in archive.namelist() if n.endswith(".so")]
-        return Path(archive.extract(name, tmp_path))
-
-
-def _needed(library: Path) -> list[str]:
-    with library.open("rb") as stream:
-        dynamic = ELFFile(stream).get_section_by_name(".dynamic")
-        return sorted(tag.needed for tag in dynamic.iter_tags() if tag.entry.d_tag == "DT_NEEDED")
-
-
 def _comment(library: Path) -> list[str]:
-    with library.open("rb") as stream:
-        data = ELFFile(stream).get_section_by_name(".comment").data()
-    return [part.decode("ascii") for part in data.split(b"\0") if part]
-
-
-def _audit(wheel: Path) -> dict:
-    result = subprocess.run(
-        [sys.executable, str(AUDIT), "--json", str(wheel)],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    assert result.returncode == 0, result.stderr
-    return json.loads(result.stdout)
+    return [part for part in comment_section(library).split("\0") if part]
 
 
 @pytest.mark.parametrize("source", ["from_archive", "from_path"])
@@ -177,12 +150,12 @@ def test_debian_clang_and_lld_built_it_against_the_sysroots_libstdcxx(
     request, tmp_path, source
 ) -> None:
     """The distribution's clang 14 compiled and its lld 14 linked, not zig's clang 22."""
-    library = _shared_library(request.getfixturevalue(source).wheel, tmp_path)
+    library = shared_library(request.getfixturevalue(source).wheel, tmp_path)
     comment = _comment(library)
     assert any(c.startswith("Debian clang version 14.") for c in comment), comment
     assert any(c.startswith("Linker: Debian LLD 14.") for c in comment), comment
     assert not any("clang version 22" in c for c in comment), comment
-    needed = _needed(library)
+    needed = needed_libraries(library)
     assert "libstdc++.so.6" in needed, needed
     assert not any("c++abi" in n or "libc++" in n for n in needed), needed
     with library.open("rb") as stream:
@@ -193,7 +166,7 @@ def test_debian_clang_and_lld_built_it_against_the_sysroots_libstdcxx(
 def test_wheel_audits_at_the_measured_tag(request, source) -> None:
     wheel = request.getfixturevalue(source).wheel
     assert wheel.name == "llvm_cxxext-1.0-cp311-cp311-manylinux_2_31_x86_64.whl", wheel.name
-    report = _audit(wheel)
+    report = audit(wheel)
     assert report["overall_tag"] == MEASURED_TAG, report["reasons"]
 
 
@@ -201,19 +174,19 @@ def test_the_x86_64_llvm_cross_compiles_for_aarch64(from_archive, tmp_path) -> N
     """The same exec toolchain, target aarch64: an AArch64 extension on the arm64 sysroot."""
     wheel = from_archive.wheels["aarch64"]
     assert wheel.name == "llvm_cxxext-1.0-cp311-cp311-manylinux_2_31_aarch64.whl", wheel.name
-    library = _shared_library(wheel, tmp_path)
+    library = shared_library(wheel, tmp_path)
     with library.open("rb") as stream:
         assert ELFFile(stream)["e_machine"] == "EM_AARCH64"
     assert any(c.startswith("Debian clang version 14.") for c in _comment(library))
-    assert "libstdc++.so.6" in _needed(library)
-    report = _audit(wheel)
+    assert "libstdc++.so.6" in needed_libraries(library)
+    report = audit(wheel)
     assert report["overall_tag"] == MEASURED["aarch64"], report["reasons"]
 
 
 def test_no_absolute_paths_in_the_extension(from_archive, llvm, tmp_path) -> None:
     """-g0: neither the output base nor the distribution's directory is in the binary."""
     data = b"".join(
-        _shared_library(wheel, tmp_path / cpu).read_bytes()
+        shared_library(wheel, tmp_path / cpu).read_bytes()
         for cpu, wheel in from_archive.wheels.items()
     )
     for path in [str(llvm.directory), "/tmp/", os.path.expanduser("~")]:
@@ -453,9 +426,9 @@ def bazel7(flags, llvm, tmp_path_factory) -> Iterator[Bazel7]:
 
 def test_bazel7_bzlmod_llvm_tag(bazel7, from_archive, tmp_path) -> None:
     """`ml_wheels.llvm` gives the same toolchain under Bazel 7 and bzlmod: the same wheel."""
-    library = _shared_library(bazel7.wheel, tmp_path)
+    library = shared_library(bazel7.wheel, tmp_path)
     assert any(c.startswith("Debian clang version 14.") for c in _comment(library))
-    assert _audit(bazel7.wheel)["overall_tag"] == MEASURED_TAG
+    assert audit(bazel7.wheel)["overall_tag"] == MEASURED_TAG
     assert bazel7.wheel.name == from_archive.wheel.name
     assert bazel7.wheel.read_bytes() == from_archive.wheel.read_bytes()
 

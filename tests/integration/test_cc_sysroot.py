@@ -12,10 +12,7 @@ tag asserted is what tools/audit_wheel.py measures on the built wheel.
 from __future__ import annotations
 
 import json
-import re
 import subprocess
-import sys
-import zipfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -24,6 +21,7 @@ from elftools.elf.elffile import ELFFile
 
 from .bazel_runner import REPO_ROOT, Bazel, remove_tree
 from .conftest import copy_workspace
+from .elf_checks import audit, needed_libraries, shared_library, symbol_versions
 from .test_hermetic_python import _cache_dir, _pyenv_installations, make_python_archive
 
 pytestmark = pytest.mark.integration
@@ -31,7 +29,6 @@ pytestmark = pytest.mark.integration
 FIXTURE = REPO_ROOT / "tests" / "fixtures" / "cc_sysroot"
 ZIG_SH = REPO_ROOT / "scripts" / "zig.sh"
 SYSROOT_SH = REPO_ROOT / "scripts" / "sysroot.sh"
-AUDIT = REPO_ROOT / "tools" / "audit_wheel.py"
 FORKY = REPO_ROOT / "scripts" / "forky.sh"
 WHEELS = ["//:sysroot_cxxext_x86_64", "//:sysroot_cxxext_aarch64", "//:sysroot_cext_x86_64"]
 CPUS = ["x86_64", "aarch64"]
@@ -80,48 +77,16 @@ def built(sysroot_bazel, flags) -> dict[str, Path]:
     return _wheels(sysroot_bazel)
 
 
-def _audit(wheel: Path) -> dict:
-    result = subprocess.run(
-        [sys.executable, str(AUDIT), "--json", str(wheel)],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    assert result.returncode == 0, result.stderr
-    return json.loads(result.stdout)
-
-
-def _shared_library(wheel: Path, tmp_path: Path) -> Path:
-    with zipfile.ZipFile(wheel) as archive:
-        (name,) = [n for n in archive.namelist() if n.endswith(".so")]
-        return Path(archive.extract(name, tmp_path))
-
-
-def _needed(library: Path) -> list[str]:
-    with library.open("rb") as stream:
-        dynamic = ELFFile(stream).get_section_by_name(".dynamic")
-        return sorted(tag.needed for tag in dynamic.iter_tags() if tag.entry.d_tag == "DT_NEEDED")
-
-
-def _versions(library: Path, prefix: str) -> list[tuple[int, ...]]:
-    """The symbol versions `<prefix>_x.y.z` the library needs, in order."""
-    with library.open("rb") as stream:
-        section = ELFFile(stream).get_section_by_name(".gnu.version_r")
-        names = [aux.name for _, auxes in section.iter_versions() for aux in auxes]
-    found = {m.group(1) for n in names if (m := re.fullmatch(rf"{prefix}_([0-9.]+)", n))}
-    return sorted(tuple(int(p) for p in v.split(".")) for v in found)
-
-
 @pytest.mark.parametrize("cpu", CPUS)
 def test_links_the_sysroots_libstdcxx(built, tmp_path, cpu) -> None:
     """libstdc++.so.6 of GCC 10 (GLIBCXX <= 3.4.28), glibc <= 2.31, no libc++."""
-    library = _shared_library(built[cpu], tmp_path)
-    needed = _needed(library)
+    library = shared_library(built[cpu], tmp_path)
+    needed = needed_libraries(library)
     assert "libstdc++.so.6" in needed, needed
     assert not any("c++abi" in n or "libc++" in n for n in needed), needed
-    glibcxx = _versions(library, "GLIBCXX")
+    glibcxx = symbol_versions(library, "GLIBCXX")
     assert glibcxx and glibcxx[-1] <= (3, 4, 28), glibcxx
-    glibc = _versions(library, "GLIBC")
+    glibc = symbol_versions(library, "GLIBC")
     assert glibc and glibc[-1] <= (2, 31), glibc
     with library.open("rb") as stream:
         elf = ELFFile(stream)
@@ -132,7 +97,7 @@ def test_links_the_sysroots_libstdcxx(built, tmp_path, cpu) -> None:
 
 @pytest.mark.parametrize("cpu", CPUS)
 def test_wheels_audit_at_manylinux_2_31_or_better(built, cpu) -> None:
-    report = _audit(built[cpu])
+    report = audit(built[cpu])
     tag = report["overall_tag"]
     assert built[cpu].name.endswith(f"-manylinux_2_31_{cpu}.whl"), built[cpu].name
     prefix, _, arch = tag.partition("manylinux_2_")[2].partition("_")
@@ -151,9 +116,9 @@ MEASURED = {
 
 def test_c_extension_needs_no_libstdcxx(built, tmp_path) -> None:
     """-lstdc++ is --as-needed: a C extension links only glibc."""
-    needed = _needed(_shared_library(built["cext"], tmp_path))
+    needed = needed_libraries(shared_library(built["cext"], tmp_path))
     assert "libc.so.6" in needed and not any("c++" in n for n in needed), needed
-    assert _versions(_shared_library(built["cext"], tmp_path / "again"), "GLIBCXX") == []
+    assert symbol_versions(shared_library(built["cext"], tmp_path / "again"), "GLIBCXX") == []
 
 
 def test_x86_64_wheel_installs_and_round_trips_an_exception(built, fresh_venv, tmp_path):
@@ -193,8 +158,8 @@ def test_switch_makes_the_sysroot_toolchain_the_default_platforms(
     sysroot_bazel.run("build", *flags, switch, "//sysroot_cxxext:wheel", timeout=1800)
     (wheel,) = (sysroot_bazel.bin_dir(*flags, switch) / "sysroot_cxxext").glob("*.whl")
     assert wheel.name.endswith("-manylinux_2_31_x86_64.whl"), wheel.name
-    assert _audit(wheel)["overall_tag"] == MEASURED["x86_64"]
-    assert "libstdc++.so.6" in _needed(_shared_library(wheel, tmp_path))
+    assert audit(wheel)["overall_tag"] == MEASURED["x86_64"]
+    assert "libstdc++.so.6" in needed_libraries(shared_library(wheel, tmp_path))
     # The same toolchain, flags and sources as the platform_wheel build.
     assert wheel.read_bytes() == built["x86_64"].read_bytes()
     result = sysroot_bazel.run(
@@ -324,5 +289,5 @@ def test_bazel7_bzlmod_sysroot_cc_tag(bazel7_wheels, tmp_path, cpu) -> None:
     """`ml_wheels.sysroot_cc` tags give the same toolchains under Bazel 7 and bzlmod."""
     wheel = bazel7_wheels[cpu]
     assert wheel.name.endswith(f"-manylinux_2_31_{cpu}.whl"), wheel.name
-    assert _audit(wheel)["overall_tag"] == MEASURED[cpu]
-    assert "libstdc++.so.6" in _needed(_shared_library(wheel, tmp_path))
+    assert audit(wheel)["overall_tag"] == MEASURED[cpu]
+    assert "libstdc++.so.6" in needed_libraries(shared_library(wheel, tmp_path))

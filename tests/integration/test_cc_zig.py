@@ -16,8 +16,6 @@ from __future__ import annotations
 
 import json
 import subprocess
-import sys
-import zipfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -26,6 +24,7 @@ from elftools.elf.elffile import ELFFile
 
 from .bazel_runner import REPO_ROOT, Bazel, remove_tree
 from .conftest import copy_workspace
+from .elf_checks import audit, comment_section, shared_library
 from .test_hermetic_python import _cache_dir, _pyenv_installations, make_python_archive
 
 pytestmark = pytest.mark.integration
@@ -34,7 +33,6 @@ FIXTURE = REPO_ROOT / "tests" / "fixtures" / "cc_zig"
 ZIG_SH = REPO_ROOT / "scripts" / "zig.sh"
 FORKY = REPO_ROOT / "scripts" / "forky.sh"
 SYSROOT_SH = REPO_ROOT / "scripts" / "sysroot.sh"
-AUDIT = REPO_ROOT / "tools" / "audit_wheel.py"
 PLATFORM_WHEELS = [
     "//:zig_cext_x86_64",
     "//:zig_cxxext_x86_64",
@@ -98,29 +96,6 @@ def built(make_bazel, distdir, deb_mirror) -> Iterator[tuple[Bazel, dict[tuple[s
     bazel.release()
 
 
-def _audit(wheel: Path) -> dict:
-    result = subprocess.run(
-        [sys.executable, str(AUDIT), "--json", str(wheel)],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    assert result.returncode == 0, result.stderr
-    return json.loads(result.stdout)
-
-
-def _shared_library(wheel: Path, tmp_path: Path) -> Path:
-    with zipfile.ZipFile(wheel) as archive:
-        (name,) = [n for n in archive.namelist() if n.endswith(".so")]
-        return Path(archive.extract(name, tmp_path))
-
-
-def _comment(elf_path: Path) -> str:
-    with elf_path.open("rb") as stream:
-        section = ELFFile(stream).get_section_by_name(".comment")
-        return section.data().decode("ascii", "replace") if section else ""
-
-
 def _glibc_minor(tag: str, cpu: str) -> int:
     """`manylinux_2_17_x86_64` -> 17, checking the architecture."""
     prefix, _, arch = tag.partition("_2_")[2].partition("_")
@@ -130,7 +105,7 @@ def _glibc_minor(tag: str, cpu: str) -> int:
 
 def _assert_meets_2_17(wheel: Path, cpu: str) -> str:
     """The audited tag, which must be manylinux_2_17_<cpu> or more compatible."""
-    report = _audit(wheel)
+    report = audit(wheel)
     assert _glibc_minor(report["overall_tag"], cpu) <= 17, (wheel.name, report["reasons"])
     return report["overall_tag"]
 
@@ -155,12 +130,12 @@ def test_host_toolchain_stays_the_default(built, tmp_path):
     for package in ["zig_cext", "zig_cxxext"]:
         host_wheel = wheels[package, "host"]
         assert host_wheel.name.endswith("-linux_x86_64.whl"), host_wheel.name
-        overall = _audit(host_wheel)["overall_tag"]
+        overall = audit(host_wheel)["overall_tag"]
         glibc_minor = int(overall.split("_")[2])
         assert glibc_minor > 17, f"{host_wheel.name} audited {overall}: the host's glibc is newer"
-        assert "GCC:" in _comment(_shared_library(host_wheel, tmp_path / "host" / package))
-        zig_so = _shared_library(wheels[package, "x86_64"], tmp_path / "zig" / package)
-        assert "clang version" in _comment(zig_so) and "GCC:" not in _comment(zig_so)
+        assert "GCC:" in comment_section(shared_library(host_wheel, tmp_path / "host" / package))
+        zig_so = shared_library(wheels[package, "x86_64"], tmp_path / "zig" / package)
+        assert "clang version" in comment_section(zig_so) and "GCC:" not in comment_section(zig_so)
 
 
 def test_each_platform_has_its_own_output_directory(built):
@@ -176,7 +151,7 @@ def test_each_platform_has_its_own_output_directory(built):
 def test_aarch64_wheels_hold_aarch64_elf(built, tmp_path):
     _, wheels = built
     for package in ["zig_cxxext", "zig_cxxlib"]:
-        library = _shared_library(wheels[package, "aarch64"], tmp_path / package)
+        library = shared_library(wheels[package, "aarch64"], tmp_path / package)
         with library.open("rb") as stream:
             assert ELFFile(stream)["e_machine"] == "EM_AARCH64", package
 
@@ -189,7 +164,7 @@ def test_extensions_export_only_their_module_init(built, tmp_path):
         ("zig_cxxext", "x86_64"),
         ("zig_cxxext", "aarch64"),
     ]:
-        library = _shared_library(wheels[package, cpu], tmp_path / package / cpu)
+        library = shared_library(wheels[package, cpu], tmp_path / package / cpu)
         with library.open("rb") as stream:
             dynsym = ELFFile(stream).get_section_by_name(".dynsym")
             defined = sorted(
@@ -261,7 +236,7 @@ def test_switch_makes_zig_the_default_platforms_toolchain(built, distdir, deb_mi
         "*manylinux_2_17_x86_64.whl"
     )
     assert _assert_meets_2_17(switched, "x86_64")
-    assert "clang version" in _comment(_shared_library(switched, tmp_path))  # zig's, not gcc
+    assert "clang version" in comment_section(shared_library(switched, tmp_path))  # zig's, not gcc
     # `zig_glibc_2_17` names the same toolchain; the default-platform build is
     # the same bytes as the platform_wheel one (the same zig, flags and sources).
     bazel.run(

@@ -33,6 +33,7 @@ from elftools.elf.elffile import ELFFile
 
 from .bazel_runner import EXAMPLES, REPO_ROOT, Bazel, remove_tree
 from .conftest import copy_workspace
+from .elf_checks import audit
 from .test_hermetic_python import _cache_dir, _pyenv_installations, make_python_archive
 
 pytestmark = pytest.mark.integration
@@ -42,7 +43,6 @@ ZIG_SH = REPO_ROOT / "scripts" / "zig.sh"
 SYSROOT_SH = REPO_ROOT / "scripts" / "sysroot.sh"
 EMULATION_SH = REPO_ROOT / "scripts" / "emulation.sh"
 FORKY = REPO_ROOT / "scripts" / "forky.sh"
-AUDIT = REPO_ROOT / "tools" / "audit_wheel.py"
 
 # Each way, by the platform tag its wheel's file name claims.
 CLAIMED = {
@@ -156,17 +156,6 @@ def built(make_bazel, offline_flags) -> Iterator[Built]:
     bazel.release()
 
 
-def _audit(wheel: Path) -> dict:
-    result = subprocess.run(
-        [sys.executable, str(AUDIT), "--json", str(wheel)],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    assert result.returncode == 0, result.stdout + result.stderr
-    return json.loads(result.stdout)
-
-
 def _elf(wheel: Path, member: str) -> ELFFile:
     with zipfile.ZipFile(wheel) as archive:
         return ELFFile(io.BytesIO(archive.read(f"crossdemo/{member}")))
@@ -204,7 +193,7 @@ def test_one_build_gives_four_wheels(built: Built) -> None:
 
 
 def test_audited_tags(built: Built) -> None:
-    measured = {kind: _audit(wheel)["overall_tag"] for kind, wheel in built.wheels.items()}
+    measured = {kind: audit(wheel)["overall_tag"] for kind, wheel in built.wheels.items()}
     assert measured == _expected(MEASURED, measured)
 
 
@@ -217,7 +206,7 @@ def _expected(table: dict, measured: dict) -> dict:
 
 def test_host_wheel_is_not_manylinux_2_17(built: Built) -> None:
     """The autodetected gcc links the host's glibc: what the other three ways avoid."""
-    report = _audit(built.wheels["host"])
+    report = audit(built.wheels["host"])
     glibc_minor = int(report["overall_tag"].split("_")[2])
     assert glibc_minor > 17, report["overall_tag"]
     assert not any(
@@ -227,7 +216,7 @@ def test_host_wheel_is_not_manylinux_2_17(built: Built) -> None:
 
 
 def test_sysroot_wheel_claims_2_31_and_meets_it(built: Built) -> None:
-    report = _audit(built.wheels["sysroot_x86_64"])
+    report = audit(built.wheels["sysroot_x86_64"])
     assert [(c["tag"], c["met"]) for c in report["claims"]] == [("manylinux_2_31_x86_64", True)]
 
 
@@ -412,7 +401,7 @@ def test_bazel7_bzlmod_zig_x86_64_wheel(bazel7) -> None:
     assert sorted(wheels) == ["zig_x86_64"], wheels
     # The hermetic CPython 3.11 of MODULE.bazel gives the tags.
     assert wheels["zig_x86_64"].name == "crossdemo-1.0-cp311-cp311-manylinux_2_17_x86_64.whl"
-    assert _audit(wheels["zig_x86_64"])["overall_tag"] == MEASURED["zig_x86_64"]
+    assert audit(wheels["zig_x86_64"])["overall_tag"] == MEASURED["zig_x86_64"]
     log = (testlogs / "zig_x86_64_test" / "test.log").read_text()
     assert _probes(log, "machine") == ["x86_64"] and _probes(log, "getrandom") == ["syscall"]
     assert "Ran 6 tests" in log and "\nOK" in log, log
