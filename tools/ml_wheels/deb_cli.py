@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import argparse
 import json
-import re
 import sys
 from collections.abc import Sequence
 from pathlib import Path
 
 from ml_wheels import __version__
+from ml_wheels.cli_types import parse_size
 from ml_wheels.deb import (
     DEFAULT_MAX_ENTRIES,
     DEFAULT_MAX_TOTAL_SIZE,
@@ -24,8 +24,6 @@ from ml_wheels.errors import WheelError
 
 # Standard library only: repository rules run this with any Python 3.9+,
 # without site-packages (`python -I`), before any dependency is fetched.
-_SIZE_RE = re.compile(r"(\d+)\s*([kmgt]?)(?:i?b)?", re.IGNORECASE)
-_UNITS = {"": 0, "k": 10, "m": 20, "g": 30, "t": 40}
 
 _DESCRIPTION = f"""\
 Unpack the data of Debian packages (.deb) into one root directory, without
@@ -46,16 +44,6 @@ example:
   unpack_deb.py --output-dir sysroot \\
       libc6_2.31-13+deb11u11_amd64.deb libc6-dev_2.31-13+deb11u11_amd64.deb
 """
-
-
-def parse_size(value: str) -> int:
-    """Parses ``123``, ``64G``, ``64GiB`` or ``512MB`` (binary units) into bytes."""
-    match = _SIZE_RE.fullmatch(value.strip())
-    if not match or len(match.group(1)) > 18:
-        raise argparse.ArgumentTypeError(
-            f"must be a size in bytes, optionally with K, M, G or T (binary units), got {value!r}"
-        )
-    return int(match.group(1)) << _UNITS[match.group(2).lower()]
 
 
 def _positive(value: str) -> int:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import re
 import signal
 import sys
 import threading
@@ -12,6 +11,7 @@ from collections.abc import Iterator, Sequence
 from types import FrameType
 
 from ml_wheels import __version__
+from ml_wheels.cli_types import parse_size
 from ml_wheels.errors import WheelError
 from ml_wheels.unpack import (
     DEFAULT_MAX_RATIO,
@@ -61,19 +61,6 @@ example:
       --output-dir bazel-bin/third_party/torch_import \\
       --zip-dep extra_libs.zip
 """
-
-_SIZE_RE = re.compile(r"(\d+)\s*([kmgt]?)(?:i?b)?", re.IGNORECASE)
-_UNITS = {"": 0, "k": 10, "m": 20, "g": 30, "t": 40}
-
-
-def parse_size(value: str) -> int:
-    """Parses ``123``, ``64G``, ``64GiB`` or ``512MB`` (binary units) into bytes."""
-    match = _SIZE_RE.fullmatch(value.strip())
-    if not match or len(match.group(1)) > 18:
-        raise argparse.ArgumentTypeError(
-            f"must be a size in bytes, optionally with K, M, G or T (binary units), got {value!r}"
-        )
-    return int(match.group(1)) << _UNITS[match.group(2).lower()]
 
 
 def _positive(value: str) -> int:
