@@ -25,6 +25,7 @@ toolchain for CPU C is selected for a target platform with
 """
 
 load("//python_wheel/platforms:glibc.bzl", "GLIBC_VERSIONS", "LINUX_CPUS", "glibc_name")
+load(":build_text.bzl", "cc_toolchain_lines", "tool_paths_lines")
 load(":deb.bzl", "check_sha256")
 load(":switch.bzl", "SWITCH_VARIABLE", "check_host_covered", "default_platform_toolchain", "host_cpu", "switch_glibc")
 load(":zig.bzl", "ZIG_SDKS", "ZIG_VERSION", "write_zig_tools")
@@ -114,35 +115,12 @@ def _build_file(cpu, glibc, sysroot, resource_dir, root, llvm_files = None):
         '    target_flags = ["--target=%s-linux-gnu"],' % cpu,
         '    target_libc = "glibc_%s",' % glibc,
         '    target_system_name = "%s-linux-gnu",' % cpu,
-        "    tool_paths = {",
-        '        "ar": "bin/ar",',
-        '        "cpp": "bin/unsupported",',
-        '        "gcc": "bin/clang",',
-        '        "gcov": "bin/unsupported",',
-        '        "ld": "bin/clang",',
-        '        "nm": "bin/unsupported",',
-        '        "objdump": "bin/unsupported",',
-        '        "strip": "bin/unsupported",',
-        "    },",
+    ] + tool_paths_lines("bin/clang") + [
         '    toolchain_identifier = "clang_sysroot_%s_glibc_%s",' % (cpu, glibc_name(glibc)),
         '    version_script = "pyinit_exports_only.ver",',
         ")",
         "",
-        "cc_toolchain(",
-        '    name = "cc_toolchain",',
-        '    all_files = ":all_files",',
-        '    ar_files = ":ar_files",',
-        '    as_files = ":compiler_files",',
-        '    compiler_files = ":compiler_files",',
-        '    dwp_files = ":unsupported_files",',
-        '    linker_files = ":linker_files",',
-        '    objcopy_files = ":unsupported_files",',
-        '    strip_files = ":unsupported_files",',
-        "    supports_param_files = 0,",
-        '    toolchain_config = ":config",',
-        ")",
-        "",
-    ])
+    ] + cc_toolchain_lines("cc_toolchain", ":config"))
 
 def _numeric_key(name):
     return [int(part) if part.isdigit() else -1 for part in name.split(".")]

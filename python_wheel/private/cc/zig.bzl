@@ -12,6 +12,7 @@ and the like), so the host toolchain stays the default.
 """
 
 load("//python_wheel/platforms:glibc.bzl", "GLIBC_VERSIONS", "LINUX_CPUS", "glibc_name")
+load(":build_text.bzl", "cc_toolchain_lines", "tool_paths_lines")
 load(":switch.bzl", "SWITCH_VARIABLE", "check_host_covered", "default_platform_toolchain", "switch_glibc")
 
 ZIG_VERSION = "0.17.1"
@@ -143,35 +144,12 @@ def _sdk_build_file(lib, compat_include, glibc_versions, target_cpus):
                 '    target_flags = ["-target", "%s-linux-gnu.%s"],' % (cpu, version),
                 '    target_libc = "glibc_%s",' % version,
                 '    target_system_name = "%s-linux-gnu",' % cpu,
-                "    tool_paths = {",
-                '        "ar": "bin/ar",',
-                '        "cpp": "bin/unsupported",',
-                '        "gcc": "bin/c++",',
-                '        "gcov": "bin/unsupported",',
-                '        "ld": "bin/c++",',
-                '        "nm": "bin/unsupported",',
-                '        "objdump": "bin/unsupported",',
-                '        "strip": "bin/unsupported",',
-                "    },",
+            ] + tool_paths_lines("bin/c++") + [
                 "    toolchain_identifier = %r," % ("zig_" + name),
                 '    version_script = "pyinit_exports_only.ver",',
                 ")",
                 "",
-                "cc_toolchain(",
-                "    name = %r," % ("cc_" + name),
-                '    all_files = ":all_files",',
-                '    ar_files = ":ar_files",',
-                '    as_files = ":compiler_files",',
-                '    compiler_files = ":compiler_files",',
-                '    dwp_files = ":unsupported_files",',
-                '    linker_files = ":linker_files",',
-                '    objcopy_files = ":unsupported_files",',
-                '    strip_files = ":unsupported_files",',
-                "    supports_param_files = 0,",
-                "    toolchain_config = %r," % (":config_" + name),
-                ")",
-                "",
-            ])
+            ] + cc_toolchain_lines("cc_" + name, ":config_" + name))
     return "\n".join(lines)
 
 def _zig_sdk_repository_impl(repository_ctx):
