@@ -17,3 +17,21 @@ def parse_size(value: str) -> int:
             f"must be a size in bytes, optionally with K, M, G or T (binary units), got {value!r}"
         )
     return int(match.group(1)) << _UNITS[match.group(2).lower()]
+
+
+def positive_int(value: str) -> int:
+    """A count such as ``--jobs``: a whole number >= 1."""
+    try:
+        number = int(value)
+    except ValueError:
+        number = 0
+    if number < 1:
+        raise argparse.ArgumentTypeError(f"must be a whole number >= 1, got {value!r}")
+    return number
+
+
+def compression_level(value: str) -> int:
+    """A deflate level, 0 (stored) to 9."""
+    if value not in {str(n) for n in range(10)}:
+        raise argparse.ArgumentTypeError(f"must be 0-9, got {value!r}")
+    return int(value)

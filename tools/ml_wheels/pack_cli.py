@@ -13,6 +13,7 @@ from types import FrameType
 
 from ml_wheels import __version__
 from ml_wheels.bundle import write_bundle
+from ml_wheels.cli_types import compression_level, positive_int
 from ml_wheels.errors import WheelError
 from ml_wheels.pack import assemble_spec, pack_directory, pack_spec
 from ml_wheels.pep517 import pack_pep517
@@ -63,22 +64,6 @@ example:
       --tree jaxlib bazel-bin/jaxlib/pkg \\
       --distinfo-file licenses/LICENSE LICENSE
 """
-
-
-def _jobs(value: str) -> int:
-    try:
-        jobs = int(value)
-    except ValueError:
-        jobs = 0
-    if jobs < 1:
-        raise argparse.ArgumentTypeError(f"must be a whole number >= 1, got {value!r}")
-    return jobs
-
-
-def _level(value: str) -> int:
-    if value not in {str(n) for n in range(10)}:
-        raise argparse.ArgumentTypeError(f"must be 0-9, got {value!r}")
-    return int(value)
 
 
 def _add_inputs(parser: argparse.ArgumentParser) -> None:
@@ -133,7 +118,7 @@ def _add_common(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--jobs",
-        type=_jobs,
+        type=positive_int,
         default=None,
         metavar="N",
         help="compression processes (default: one per CPU; 1 compresses in-process); "
@@ -200,13 +185,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
     compress.add_argument(
         "--compression-level",
-        type=_level,
+        type=compression_level,
         required=True,
         metavar="N",
         help="deflate level 0-9 of the wheel the bundle is for",
     )
     compress.add_argument(
-        "--jobs", type=_jobs, default=None, metavar="N", help="compression processes"
+        "--jobs", type=positive_int, default=None, metavar="N", help="compression processes"
     )
     _add_inputs(compress)
     _add_keep_runpath(compress)
@@ -238,13 +223,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
     directory.add_argument(
         "--compression-level",
-        type=_level,
+        type=compression_level,
         default=6,
         metavar="N",
         help="deflate level 0-9; 0 stores without compression (default: 6)",
     )
     directory.add_argument(
-        "--jobs", type=_jobs, default=None, metavar="N", help="compression processes"
+        "--jobs", type=positive_int, default=None, metavar="N", help="compression processes"
     )
     directory.add_argument(
         "--build-number",

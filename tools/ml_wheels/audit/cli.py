@@ -14,6 +14,7 @@ from ml_wheels.audit.claims import check_claims
 from ml_wheels.audit.elf import KNOWN_ARCHITECTURES
 from ml_wheels.audit.policy import TagRequest, parse_tag
 from ml_wheels.audit.report import explain, explain_claims, explain_with_expectation, to_json
+from ml_wheels.cli_types import positive_int
 from ml_wheels.errors import WheelError
 
 PROG = "audit_wheel"
@@ -44,16 +45,6 @@ examples:
   audit_wheel.py --expect-by-arch x86_64=manylinux_2_17 \\
       --expect-by-arch aarch64=manylinux_2_27 --exclude 'libcuda.so.*' foo.whl
 """
-
-
-def _jobs(value: str) -> int:
-    try:
-        jobs = int(value)
-    except ValueError:
-        jobs = 0
-    if jobs < 1:
-        raise argparse.ArgumentTypeError(f"must be a whole number >= 1, got {value!r}")
-    return jobs
 
 
 def _by_arch(value: str) -> tuple[str, str]:
@@ -102,7 +93,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument(
         "--jobs",
-        type=_jobs,
+        type=positive_int,
         default=None,
         metavar="N",
         help="processes parsing ELF files (default: one per CPU); the verdict is the same "
