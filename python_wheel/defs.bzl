@@ -27,6 +27,7 @@ load("//python_wheel/private:wheel.bzl", _python_wheel = "python_wheel")
 load("//python_wheel/private:wheel_dependency.bzl", _wheel_or_sources = "wheel_or_sources")
 load("//python_wheel/private/cc:platform_wheel.bzl", _platform_wheel = "platform_wheel")
 load("//python_wheel/private/emulation:emulated_py_test.bzl", _emulated_py_test = "emulated_py_test")
+load("//python_wheel/private/repair:repaired_wheel.bzl", _repaired_wheel = "repaired_wheel")
 
 PyWheelInfo = _PyWheelInfo
 PythonTagsInfo = _PythonTagsInfo
@@ -38,6 +39,7 @@ platform_wheel = _platform_wheel
 py_import = _py_import
 python_tags_toolchain = _python_tags_toolchain
 python_wheel = _python_wheel
+repaired_wheel = _repaired_wheel
 transitive_hdrs = _transitive_hdrs
 transitive_py_deps = _transitive_py_deps
 wheel_platform_tag = _wheel_platform_tag

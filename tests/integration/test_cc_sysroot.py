@@ -11,8 +11,12 @@ tag asserted is what tools/audit_wheel.py measures on the built wheel.
 
 from __future__ import annotations
 
+import hashlib
 import json
+import re
 import subprocess
+import sys
+import zipfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -21,8 +25,9 @@ from elftools.elf.elffile import ELFFile
 
 from .bazel_runner import REPO_ROOT, Bazel, remove_tree
 from .conftest import copy_workspace
-from .elf_checks import audit, needed_libraries, shared_library, symbol_versions
+from .elf_checks import AUDIT, audit, needed_libraries, shared_library, symbol_versions
 from .test_hermetic_python import _cache_dir, _pyenv_installations, make_python_archive
+from .wheel_checks import verify_record
 
 pytestmark = pytest.mark.integration
 
@@ -30,8 +35,16 @@ FIXTURE = REPO_ROOT / "tests" / "fixtures" / "cc_sysroot"
 ZIG_SH = REPO_ROOT / "scripts" / "zig.sh"
 SYSROOT_SH = REPO_ROOT / "scripts" / "sysroot.sh"
 FORKY = REPO_ROOT / "scripts" / "forky.sh"
-WHEELS = ["//:sysroot_cxxext_x86_64", "//:sysroot_cxxext_aarch64", "//:sysroot_cext_x86_64"]
 CPUS = ["x86_64", "aarch64"]
+# repaired_wheel (issue 16): the same extension before and after the repair.
+REPAIR_WHEELS = [f"//:sysroot_repair_{kind}{cpu}" for kind in ("", "unrepaired_") for cpu in CPUS]
+WHEELS = [
+    "//:sysroot_cxxext_x86_64",
+    "//:sysroot_cxxext_aarch64",
+    "//:sysroot_cext_x86_64",
+    *REPAIR_WHEELS,
+]
+TRIPLES = {"x86_64": "x86_64-linux-gnu", "aarch64": "aarch64-linux-gnu"}
 
 
 def _setup(script: Path) -> Path:
@@ -59,6 +72,11 @@ def _wheels(bazel: Bazel) -> dict[str, Path]:
         assert cpu not in wheels, f"two {cpu} wheels: {wheel}"
         wheels[cpu] = wheel
     (wheels["cext"],) = output_path.glob("*/bin/sysroot_cext/*.whl")
+    for kind, pattern in (("repaired", "repaired/*.whl"), ("unrepaired", "*.whl")):
+        for wheel in sorted(output_path.glob(f"*/bin/sysroot_repair/{pattern}")):
+            cpu = "aarch64" if wheel.name.endswith("_aarch64.whl") else "x86_64"
+            assert f"{kind}_{cpu}" not in wheels, f"two {kind} {cpu} wheels: {wheel}"
+            wheels[f"{kind}_{cpu}"] = wheel
     return wheels
 
 
@@ -280,6 +298,10 @@ def bazel7_wheels(flags, tmp_path_factory) -> Iterator[dict[str, Path]]:
     wheels = {}
     for wheel in sorted(output_path.glob("*/bin/sysroot_cxxext/*.whl")):
         wheels["aarch64" if wheel.name.endswith("_aarch64.whl") else "x86_64"] = wheel
+    for wheel in sorted(output_path.glob("*/bin/sysroot_repair/repaired/*.whl")):
+        wheels["repaired_aarch64" if wheel.name.endswith("_aarch64.whl") else "repaired_x86_64"] = (
+            wheel
+        )
     yield wheels
     remove_tree(workdir)
 
@@ -291,3 +313,190 @@ def test_bazel7_bzlmod_sysroot_cc_tag(bazel7_wheels, tmp_path, cpu) -> None:
     assert wheel.name.endswith(f"-manylinux_2_31_{cpu}.whl"), wheel.name
     assert audit(wheel)["overall_tag"] == MEASURED[cpu]
     assert "libstdc++.so.6" in needed_libraries(shared_library(wheel, tmp_path))
+
+
+@pytest.mark.parametrize("cpu", CPUS)
+def test_bazel7_bzlmod_repaired_wheel(bazel7_wheels, cpu) -> None:
+    """repaired_wheel under Bazel 7 + bzlmod: patchelf from the extension, same grafts."""
+    wheel = bazel7_wheels[f"repaired_{cpu}"]
+    assert wheel.name == f"sysroot_repair-1.0-cp311-cp311-manylinux_2_31_{cpu}.whl"
+    assert sorted(_grafted(wheel)) == ["libcrypt", "libgreet"]
+    report = audit(wheel)
+    assert report["overall_tag"] == f"manylinux_2_26_{cpu}", report["reasons"]
+
+
+# repaired_wheel (issue 16): //sysroot_repair:wheel needs libgreet.so.1, built
+# by Bazel as its own shared library, and libcrypt.so.1 (libxcrypt) of the
+# sysroot; neither is allowed by any manylinux policy. The repaired wheel takes
+# the first from `libraries` and the second from the toolchain's sysroot.
+
+
+def _grafted(wheel: Path) -> dict[str, str]:
+    """Library stem -> the grafted file's name under sysroot_repair.libs/."""
+    with zipfile.ZipFile(wheel) as archive:
+        names = [n for n in archive.namelist() if n.startswith("sysroot_repair.libs/")]
+    return {n.split("/")[1].split("-")[0]: n.split("/")[1] for n in names}
+
+
+def _originals(bazel: Bazel, cpu: str) -> dict[str, Path]:
+    """The libraries the repair copied: Bazel's libgreet.so and the sysroot's libcrypt."""
+    machine = "EM_AARCH64" if cpu == "aarch64" else "EM_X86_64"
+    output_path = Path(bazel.run("info", "output_path").stdout.strip())
+    greets = []
+    for path in output_path.glob("*/bin/sysroot_repair/libgreet.so"):
+        with path.open("rb") as stream:
+            if ELFFile(stream)["e_machine"] == machine:
+                greets.append(path)
+    assert len(greets) == 1, greets
+    output_base = Path(bazel.run("info", "output_base").stdout.strip())
+    crypt = output_base / f"external/sysroot_{cpu}/sysroot/lib/{TRIPLES[cpu]}/libcrypt.so.1"
+    return {"libgreet": greets[0], "libcrypt": crypt.resolve()}
+
+
+@pytest.mark.parametrize("cpu", CPUS)
+def test_repair_grafts_the_bazel_built_and_the_sysroot_library(
+    built, sysroot_bazel, tmp_path, cpu
+) -> None:
+    wheel = built[f"repaired_{cpu}"]
+    assert wheel.name == f"sysroot_repair-1.0-cp311-cp311-manylinux_2_31_{cpu}.whl"
+    grafted = _grafted(wheel)
+    for stem, original in _originals(sysroot_bazel, cpu).items():
+        digest = hashlib.sha256(original.read_bytes()).hexdigest()[:8]
+        assert grafted[stem] == f"{stem}-{digest}.so.1", (stem, grafted)
+    assert sorted(grafted) == ["libcrypt", "libgreet"]
+    extension = shared_library(wheel, tmp_path)
+    assert sorted(grafted.values()) == [
+        n for n in needed_libraries(extension) if n.startswith(("libcrypt", "libgreet"))
+    ]
+    with extension.open("rb") as stream:
+        dynamic = ELFFile(stream).get_section_by_name(".dynamic")
+        runpath = [t.runpath for t in dynamic.iter_tags() if t.entry.d_tag == "DT_RUNPATH"]
+    assert runpath == ["$ORIGIN/../sysroot_repair.libs"]
+    verify_record(wheel)
+    report = audit(wheel)
+    glibc = int(report["overall_tag"].partition("manylinux_2_")[2].partition("_")[0])
+    assert glibc <= 31, report
+    unrepaired = subprocess.run(
+        [sys.executable, str(AUDIT), "--json", str(built[f"unrepaired_{cpu}"])],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert unrepaired.returncode == 1, unrepaired.stderr  # its claim fails
+    assert sorted(json.loads(unrepaired.stdout)["external_libs"]) == [
+        "libcrypt.so.1",
+        "libgreet.so.1",
+    ]
+
+
+@pytest.mark.parametrize("cpu", CPUS)
+def test_auditwheel_agrees_on_both_wheels(built, cpu) -> None:
+    def show(wheel: Path) -> str:
+        result = subprocess.run(
+            [sys.executable, "-m", "auditwheel", "show", str(wheel)],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        assert result.returncode == 0, result.stderr
+        return " ".join(result.stdout.split())
+
+    repaired = show(built[f"repaired_{cpu}"])
+    match = re.search(r'platform tag: "manylinux_2_(\d+)_' + cpu + '"', repaired)
+    assert match and int(match.group(1)) <= 31, repaired
+    assert "external shared libraries are required" not in repaired, repaired
+    unrepaired = show(built[f"unrepaired_{cpu}"])
+    assert f'platform tag: "linux_{cpu}"' in unrepaired, unrepaired
+    # (auditwheel resolves libcrypt.so.1 on this machine and cannot find
+    # libgreet.so.1: what it lists beyond the tag depends on the host.)
+
+
+def test_compliance_test_passes_repaired_and_fails_unrepaired(built, sysroot_bazel, flags):
+    result = sysroot_bazel.run(
+        "test",
+        *flags,
+        "//:repaired_compliance_test",
+        "//:unrepaired_compliance_test",
+        "--test_output=errors",
+        check=False,
+        timeout=1800,
+    )
+    assert result.returncode == 3, result.stderr[-4000:]  # 3: a test failed
+    output = result.stdout + result.stderr
+    assert re.search(r"//:repaired_compliance_test\s+PASSED", output), output
+    assert re.search(r"//:unrepaired_compliance_test\s+FAILED", output), output
+    testlogs = Path(sysroot_bazel.run("info", *flags, "bazel-testlogs").stdout.strip())
+    failed = (testlogs / "unrepaired_compliance_test" / "test.log").read_text()
+    assert "libgreet.so.1" in failed and "libcrypt.so.1" in failed, failed
+
+
+def test_repaired_wheel_runs_installed_without_the_originals(
+    built, sysroot_bazel, fresh_venv, tmp_path
+) -> None:
+    """pip-installed, LD_LIBRARY_PATH empty, Bazel's libgreet.so moved away."""
+    python = fresh_venv / "bin" / "python"
+    subprocess.run(
+        [
+            str(python),
+            "-m",
+            "pip",
+            "install",
+            "--no-index",
+            "--quiet",
+            str(built["repaired_x86_64"]),
+        ],
+        check=True,
+    )
+    output_base = Path(sysroot_bazel.run("info", "output_base").stdout.strip())
+    originals = [p for p in output_base.rglob("libgreet.so*") if p.is_file()]
+    assert originals
+    moved = [(path, path.with_name(path.name + ".moved")) for path in originals]
+    script = """
+import json, sysroot_repair._repair as ext
+maps = open("/proc/self/maps").read()
+print(json.dumps({
+    "greet": ext.greet(),
+    "hash": ext.hash("word", "$6$saltsalt$"),
+    "loaded": sorted({line.split()[-1] for line in maps.splitlines()
+                      if "libgreet" in line or "libcrypt" in line}),
+}))
+"""
+    try:
+        for path, aside in moved:
+            path.rename(aside)
+        run = subprocess.run(
+            [str(python), "-I", "-c", script],
+            capture_output=True,
+            text=True,
+            check=False,
+            cwd=tmp_path,
+            env={"PATH": "/usr/bin:/bin", "LD_LIBRARY_PATH": ""},
+        )
+    finally:
+        for path, aside in moved:
+            aside.rename(path)
+    assert run.returncode == 0, run.stderr
+    result = json.loads(run.stdout)
+    assert result["greet"] == 42
+    assert result["hash"].startswith("$6$saltsalt$") and len(result["hash"]) > 30
+    site = subprocess.run(
+        [str(python), "-c", "import sysconfig; print(sysconfig.get_paths()['platlib'])"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
+    grafted = _grafted(built["repaired_x86_64"])
+    assert f"{site}/sysroot_repair.libs/{grafted['libgreet']}" in result["loaded"]
+    assert f"{site}/sysroot_repair.libs/{grafted['libcrypt']}" in result["loaded"]
+    assert not [p for p in result["loaded"] if "libgreet" in p and not p.startswith(site)]
+
+
+def test_repair_names_a_library_it_cannot_find(sysroot_bazel, flags) -> None:
+    result = sysroot_bazel.run("build", *flags, "//:sysroot_repair_missing_x86_64", check=False)
+    assert result.returncode != 0
+    assert (
+        "repair_wheel: error: //sysroot_repair:repaired_without_libraries: libgreet.so.1, needed "
+        "by sysroot_repair/_repair.so, is not allowed by manylinux_2_31_x86_64 and the repair may "
+        "take it only from `libraries` (empty) and the C/C++ toolchain's sysroot "
+        "(<sysroot>/lib/x86_64-linux-gnu,"
+    ) in result.stderr, result.stderr[-3000:]

@@ -49,8 +49,10 @@ def _feature(name, enabled, flag_sets, implies = []):
     )
 
 def _impl(ctx):
-    sysroot = ["--sysroot=" + ctx.attr.sysroot] if ctx.attr.sysroot else []
-    target = ctx.attr.target_flags + sysroot
+    # The sysroot is the toolchain's builtin_sysroot: Bazel's legacy `sysroot`
+    # feature passes --sysroot= to every compile and link, and CcToolchainInfo
+    # reports it (repaired_wheel grafts libraries from it).
+    target = ctx.attr.target_flags
     features = [
         _feature("default_compile_flags", True, [
             _flags(_C_COMPILE + _CXX_COMPILE, target + _REPRODUCIBLE + ctx.attr.compile_flags),
@@ -78,6 +80,7 @@ def _impl(ctx):
         ctx = ctx,
         features = features,
         cxx_builtin_include_directories = ctx.attr.builtin_include_directories,
+        builtin_sysroot = ctx.attr.sysroot or None,
         toolchain_identifier = ctx.attr.toolchain_identifier,
         host_system_name = "local",
         target_system_name = ctx.attr.target_system_name,
@@ -99,7 +102,7 @@ clang_like_cc_toolchain_config = rule(
         "compiler": attr.string(default = "clang", doc = "The compiler name Bazel reports (`@bazel_tools//tools/cpp:compiler` flag value)."),
         "cxx_flags": attr.string_list(doc = "Flags for C++ compiles only, e.g. `-std=c++17`, or `-nostdinc++ -isystem <sysroot>/usr/include/c++/10` for a libstdc++ sysroot."),
         "link_flags": attr.string_list(doc = "Flags for every link, after the target flags."),
-        "sysroot": attr.string(doc = "Absolute path of a sysroot passed as `--sysroot=` to compiles and links (the clang + sysroot variant); empty for none (zig brings its own libc)."),
+        "sysroot": attr.string(doc = "Absolute path of the toolchain's `builtin_sysroot`, which Bazel passes as `--sysroot=` to compiles and links (the clang + sysroot variant); empty for none (zig brings its own libc)."),
         "target_cpu": attr.string(mandatory = True, doc = "The CPU Bazel reports, e.g. `x86_64`, `aarch64`."),
         "target_flags": attr.string_list(doc = "Flags choosing the target, for compiles and links: `[\"-target\", \"x86_64-linux-gnu.2.17\"]` (zig) or `[\"--target=aarch64-linux-gnu\"]` (clang)."),
         "target_libc": attr.string(default = "glibc", doc = "The libc Bazel reports, e.g. `glibc_2.17`."),

@@ -10,18 +10,26 @@ Bazel's autodetected one `local` (no claim: `linux_<cpu>`).
 _CC_TOOLCHAIN_TYPE = "@bazel_tools//tools/cpp:toolchain_type"
 
 ToolchainLibcInfo = provider(
-    doc = "The libc of the target configuration's C/C++ toolchain.",
-    fields = {"libc": "str: as the toolchain reports it (`glibc_2.17`, `local`, ...); empty without one."},
+    doc = "The libc and sysroot of the target configuration's C/C++ toolchain.",
+    fields = {
+        "libc": "str: as the toolchain reports it (`glibc_2.17`, `local`, ...); empty without one.",
+        "sysroot": "str or None: the toolchain's sysroot path (repaired_wheel grafts from it); None without one.",
+        "all_files": "depset[File]: the toolchain's files (a sysroot given by a relative path is among them).",
+    },
 )
 
 def _resolved_libc_impl(ctx):
     toolchain = ctx.toolchains[_CC_TOOLCHAIN_TYPE]
     if not toolchain:
-        return [ToolchainLibcInfo(libc = "")]
+        return [ToolchainLibcInfo(libc = "", sysroot = None, all_files = depset())]
 
     # Bazel 4 gives the CcToolchainInfo itself, later ones a ToolchainInfo with `cc`.
     cc = getattr(toolchain, "cc", toolchain)
-    return [ToolchainLibcInfo(libc = getattr(cc, "libc", ""))]
+    return [ToolchainLibcInfo(
+        libc = getattr(cc, "libc", ""),
+        sysroot = getattr(cc, "sysroot", None),
+        all_files = getattr(cc, "all_files", depset()),
+    )]
 
 resolved_toolchain_libc = rule(
     implementation = _resolved_libc_impl,
@@ -35,7 +43,8 @@ resolved_toolchain_libc = rule(
 
 def _crosstool_libc_impl(ctx):
     # buildifier: disable=native-cc-common
-    return [ToolchainLibcInfo(libc = ctx.attr._cc_toolchain[cc_common.CcToolchainInfo].libc)]
+    cc = ctx.attr._cc_toolchain[cc_common.CcToolchainInfo]
+    return [ToolchainLibcInfo(libc = cc.libc, sysroot = cc.sysroot, all_files = cc.all_files)]
 
 crosstool_toolchain_libc = rule(
     implementation = _crosstool_libc_impl,
@@ -46,7 +55,7 @@ crosstool_toolchain_libc = rule(
 )
 
 def _no_libc_impl(_ctx):
-    return [ToolchainLibcInfo(libc = "")]
+    return [ToolchainLibcInfo(libc = "", sysroot = None, all_files = depset())]
 
 no_libc = rule(
     implementation = _no_libc_impl,
