@@ -6,6 +6,8 @@ load("@rules_ml_wheels//python_wheel:defs.bzl", "python_wheel", "wheel_platform_
 """
 
 load("//python_wheel/private:compliance_test.bzl", _verify_manylinux_compliance_test = "verify_manylinux_compliance_test")
+load("//python_wheel/private:coverage.bzl", _wheel_test_deps_coverage_test = "wheel_test_deps_coverage_test")
+load("//python_wheel/private:dist.bzl", _wheel_dist = "wheel_dist", _wheel_publish = "wheel_publish")
 load("//python_wheel/private:platform_tags.bzl", _platform_tag_for = "platform_tag_for", _wheel_platform_tag = "wheel_platform_tag")
 load(
     "//python_wheel/private:providers.bzl",
@@ -15,6 +17,7 @@ load(
 )
 load("//python_wheel/private:py_import.bzl", _py_import = "py_import")
 load("//python_wheel/private:python_toolchain.bzl", _python_tags_toolchain = "python_tags_toolchain")
+load("//python_wheel/private:sdist.bzl", _python_sdist = "python_sdist")
 load("//python_wheel/private:size.bzl", _wheel_size_report = "wheel_size_report", _wheel_size_test = "wheel_size_test")
 load(
     "//python_wheel/private:sources.bzl",
@@ -37,14 +40,18 @@ emulated_py_test = _emulated_py_test
 platform_tag_for = _platform_tag_for
 platform_wheel = _platform_wheel
 py_import = _py_import
+python_sdist = _python_sdist
 python_tags_toolchain = _python_tags_toolchain
 python_wheel = _python_wheel
 repaired_wheel = _repaired_wheel
 transitive_hdrs = _transitive_hdrs
 transitive_py_deps = _transitive_py_deps
+wheel_dist = _wheel_dist
 wheel_platform_tag = _wheel_platform_tag
+wheel_publish = _wheel_publish
 wheel_sources = _wheel_sources
 verify_manylinux_compliance_test = _verify_manylinux_compliance_test
 wheel_size_report = _wheel_size_report
 wheel_size_test = _wheel_size_test
+wheel_test_deps_coverage_test = _wheel_test_deps_coverage_test
 wheel_or_sources = _wheel_or_sources

@@ -12,6 +12,7 @@ load("//python_wheel/private:dependencies.bzl", _rules_ml_wheels_dependencies = 
 load("//python_wheel/private:helper_deps.bzl", _helper_deps_repository = "helper_deps_repository")
 load("//python_wheel/private:hermetic_python.bzl", _hermetic_python = "hermetic_python", _hermetic_python_repository = "hermetic_python_repository")
 load("//python_wheel/private:python_toolchain.bzl", _local_python_toolchain = "local_python_toolchain")
+load("//python_wheel/private:version_file.bzl", _python_wheel_version_repository = "python_wheel_version_repository")
 load("//python_wheel/private:version_suffix.bzl", _python_wheel_version_suffix_repository = "python_wheel_version_suffix_repository")
 load("//python_wheel/private/cc:clang_sysroot.bzl", _sysroot_cc_repositories = "sysroot_cc_repositories", _sysroot_cc_toolchains = "sysroot_cc_toolchains")
 load("//python_wheel/private/cc:sysroot.bzl", _cc_sysroot = "cc_sysroot", _python_headers = "python_headers")
@@ -31,6 +32,7 @@ hermetic_python = _hermetic_python
 hermetic_python_repository = _hermetic_python_repository
 local_python_toolchain = _local_python_toolchain
 python_headers = _python_headers
+python_wheel_version_repository = _python_wheel_version_repository
 python_wheel_version_suffix_repository = _python_wheel_version_suffix_repository
 qemu_user_repository = _qemu_user_repository
 rules_ml_wheels_dependencies = _rules_ml_wheels_dependencies

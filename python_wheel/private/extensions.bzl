@@ -16,6 +16,7 @@ load(":compat_repo.bzl", "compat_repository")
 load(":helper_deps.bzl", "helper_deps_repository")
 load(":hermetic_python.bzl", "hermetic_python_repository", "python_version_spec", "sorted_versions")
 load(":python_toolchain.bzl", "local_python_toolchain_repository")
+load(":version_file.bzl", "VERSION_FILE_TAG_ATTRS", "VERSION_FILE_TAG_DOC", "version_file_declaration", "version_file_repository")
 load(":version_suffix.bzl", "python_wheel_version_suffix_repository")
 
 _helper_deps = tag_class(
@@ -30,6 +31,11 @@ _version_suffix = tag_class(
         "name": attr.string(default = "wheel_version_suffix", doc = "Name of the repository holding `wheel_version_suffix.bzl`."),
     },
     doc = "Declares a `python_wheel_version_suffix_repository` (ML_WHEEL_* from `--repo_env`). Several modules may declare the same name: it is one repository.",
+)
+
+_version_file = tag_class(
+    attrs = VERSION_FILE_TAG_ATTRS,
+    doc = VERSION_FILE_TAG_DOC,
 )
 
 _emulation = tag_class(
@@ -119,6 +125,8 @@ def _declarations(module_ctx):
             }))
         for tag in module.tags.version_suffix:
             found.append((module, tag, "version_suffix", {}))
+        for tag in module.tags.version_file:
+            found.append((module, tag, "version_file", version_file_declaration(module, tag)))
         for tag in module.tags.emulation:
             found.append((module, tag, "emulation", emulation_declaration(module, tag)))
     return found
@@ -134,9 +142,9 @@ def resolve_repositories(declarations):
     """Decides which declaration makes each repository name.
 
     The rule, for every tag class that names a repository (`emulation`,
-    `hermetic_python`, `local_python`, `version_suffix`): the root module's declaration of a
-    name wins over every other module's; declarations of a name by other
-    modules that are identical (same tag class, same attributes, for a hub
+    `hermetic_python`, `local_python`, `version_file`, `version_suffix`):
+    the root module's declaration of a name wins over every other module's;
+    declarations of a name by other modules that are identical (same tag class, same attributes, for a hub
     the same `python_version` tags) are one repository; different ones are
     an error naming both modules. One module may declare a name only once.
 
@@ -180,6 +188,8 @@ def _create(name, kind, attrs):
         local_python_toolchain_repository(name = name, **attrs)
     elif kind == "emulation":
         emulation_repositories_from_declaration(name, attrs)
+    elif kind == "version_file":
+        version_file_repository(name, attrs)
     else:
         python_wheel_version_suffix_repository(name = name)
 
@@ -245,6 +255,7 @@ ml_wheels = module_extension(
         "local_python": _local_python,
         "python_version": _python_version,
         "sysroot_cc": SYSROOT_CC_TAG,
+        "version_file": _version_file,
         "version_suffix": _version_suffix,
         "zig_cc": ZIG_CC_TAG,
         "zig_sdk": ZIG_SDK_TAG,

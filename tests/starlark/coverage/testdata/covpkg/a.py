@@ -1,0 +1,1 @@
+"""Analysis-test fixture module a."""

@@ -1,0 +1,1 @@
+"""Getting built distributions out of Bazel: `wheel_dist` (copy) and `wheel_publish` (twine)."""

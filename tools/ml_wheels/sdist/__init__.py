@@ -1,0 +1,1 @@
+"""Reproducible source distributions of python_wheel targets (`python_sdist`)."""
