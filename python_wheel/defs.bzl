@@ -8,6 +8,7 @@ load("@rules_ml_wheels//python_wheel:defs.bzl", "python_wheel", "wheel_platform_
 load("//python_wheel/private:compliance_test.bzl", _verify_manylinux_compliance_test = "verify_manylinux_compliance_test")
 load("//python_wheel/private:coverage.bzl", _wheel_test_deps_coverage_test = "wheel_test_deps_coverage_test")
 load("//python_wheel/private:dist.bzl", _wheel_dist = "wheel_dist", _wheel_publish = "wheel_publish")
+load("//python_wheel/private:editable.bzl", _python_editable_wheel = "python_editable_wheel")
 load("//python_wheel/private:platform_tags.bzl", _platform_tag_for = "platform_tag_for", _wheel_platform_tag = "wheel_platform_tag")
 load(
     "//python_wheel/private:providers.bzl",
@@ -40,6 +41,7 @@ emulated_py_test = _emulated_py_test
 platform_tag_for = _platform_tag_for
 platform_wheel = _platform_wheel
 py_import = _py_import
+python_editable_wheel = _python_editable_wheel
 python_sdist = _python_sdist
 python_tags_toolchain = _python_tags_toolchain
 python_wheel = _python_wheel
