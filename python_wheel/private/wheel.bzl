@@ -11,8 +11,17 @@ _DEFAULT_PYTHON_TAG = "py3"
 _DEFAULT_ABI_TAG = "none"
 _PURE_PLATFORM = "any"
 
-# The PATH of pep517 builds: Bazel's --incompatible_strict_action_env default.
+# The PATH of pep517 and binary builds: Bazel's --incompatible_strict_action_env default.
 _PEP517_PATH = "/bin:/usr/bin:/usr/local/bin"
+
+# What binary mode passes a wheel_binary by default: jaxlib's build_wheel.py
+# arguments, as jax's jax_wheel rule passes them (tools/ml_wheels/binary.py).
+_JAXLIB_WHEEL_BINARY_ARGS = [
+    "--output_path={output_dir}",
+    "--cpu={cpu}",
+    "--jaxlib_git_hash={git_hash}",
+    "--srcs={src}",
+]
 
 def repo_relative_path(file):
     """Path of a file relative to the root of its repository.
@@ -203,6 +212,55 @@ def _compress_shard(ctx, wheel_name, index, count, level, files, trees):
     )
     return bundle
 
+_MNEMONICS = {
+    "binary": "PythonWheelBinary",
+    "direct": "PythonWheel",
+    "pep517": "PythonWheelPep517",
+}
+
+def _check_binary_attrs(ctx, mode):
+    """Fails on binary-mode attributes set in another mode, or a binary mode without them."""
+    if mode == "binary":
+        if not ctx.attr.wheel_binary:
+            fail("%s: build_mode = \"binary\" needs wheel_binary, the py_binary (or other executable) that writes the wheel, e.g. wheel_binary = \":build_wheel_tool\"" % ctx.label)
+        for name in ("strip_path_prefixes", "path_remaps"):
+            if getattr(ctx.attr, name):
+                fail("%s: %s is not used with build_mode = \"binary\": the wheel_binary gets each source's path as it is and places it itself; remove %s" % (ctx.label, name, name))
+        return
+    for name in ("wheel_binary", "wheel_binary_env", "git_hash"):
+        if getattr(ctx.attr, name):
+            fail("%s: %s is only used with build_mode = \"binary\"; set build_mode = \"binary\" or remove %s" % (ctx.label, name, name))
+    if ctx.attr.wheel_binary_args != _JAXLIB_WHEEL_BINARY_ARGS:
+        fail("%s: wheel_binary_args is only used with build_mode = \"binary\"; set build_mode = \"binary\" or remove wheel_binary_args" % ctx.label)
+
+def _binary_args(ctx, args, inputs):
+    """Adds the `pack_wheel binary` arguments: the builder, its sources and templates."""
+    args.add("--builder", ctx.executable.wheel_binary)
+
+    # Bazel 7 writes the main repository's labels as @@//pkg:name.
+    label = str(ctx.attr.wheel_binary.label)
+    if label.startswith("@@//"):
+        label = label[2:]
+    elif label.startswith("@//"):
+        label = label[1:]
+    args.add("--builder-label=" + label)
+
+    # NAME=VALUE forms: a template or value may start with "-".
+    if ctx.attr.wheel_binary_args:
+        args.add_all(ctx.attr.wheel_binary_args, format_each = "--arg=%s")
+    else:
+        args.add("--no-args")
+    for name, value in sorted(ctx.attr.wheel_binary_env.items()):
+        args.add("--env=%s=%s" % (name, value))
+    args.add("--version-suffix=" + ctx.attr.version_suffix)
+    args.add("--git-hash=" + ctx.attr.git_hash)
+    if ctx.attr.keep_bazel_runpath:
+        args.add("--keep-bazel-runpath")
+    for target in ctx.attr.srcs:
+        for f in target[DefaultInfo].files.to_list():
+            args.add("--src", f.path)
+            inputs.append(f)
+
 def _python_wheel_impl(ctx):
     python_tag, abi_tag, platform_tag = _resolve_tags(ctx)
     version = ctx.attr.version + ctx.attr.version_suffix
@@ -272,9 +330,10 @@ def _python_wheel_impl(ctx):
 
     strip = ctx.attr.strip_path_prefixes
     remaps = ctx.attr.path_remaps
-    files, trees = _collect_files(ctx, strip, remaps, ctx.attr.srcs, "srcs")
-
     mode = ctx.attr.build_mode
+
+    # In binary mode the wheel_binary places each source itself.
+    files, trees = ([], []) if mode == "binary" else _collect_files(ctx, strip, remaps, ctx.attr.srcs, "srcs")
     shards = ctx.attr.compression_shards
     if shards < 0:
         shards = ctx.attr._default_compression_shards[BuildSettingInfo].value
@@ -282,6 +341,7 @@ def _python_wheel_impl(ctx):
         shard_groups = _shard_inputs(files, trees, shards)
     else:
         shard_groups = []
+    _check_binary_attrs(ctx, mode)
 
     args = _param_file_args(ctx)
     inputs = [spec_file]
@@ -294,6 +354,9 @@ def _python_wheel_impl(ctx):
             bundle = _compress_shard(ctx, naming.name, index, len(shard_groups), level, group_files, group_trees)
             args.add("--bundle", bundle)
             inputs.append(bundle)
+    elif mode == "binary":
+        args.add("binary")
+        _binary_args(ctx, args, inputs)
     else:
         args.add(mode)
         if mode in ("direct", "pep517") and ctx.attr.keep_bazel_runpath:
@@ -344,13 +407,17 @@ def _python_wheel_impl(ctx):
         arguments = [args],
         inputs = inputs,
         outputs = outputs,
-        mnemonic = "PythonWheelPep517" if mode == "pep517" else "PythonWheel",
+        tools = [ctx.attr.wheel_binary[DefaultInfo].files_to_run] if mode == "binary" else [],
+        mnemonic = _MNEMONICS[mode],
         progress_message = "Building wheel %s (%s)" % (naming.name, ctx.label),
-        # A project's setup.py may run the C compiler: pep517 mode gets this
-        # fixed PATH and nothing else of the client or --action_env (the
-        # packer builds the rest of setup.py's environment). The direct
-        # writer needs none.
-        env = {"PATH": _PEP517_PATH} if mode == "pep517" else {},
+        # A project's setup.py or wheel_binary may run the C compiler: pep517
+        # and binary modes get this fixed PATH and nothing else of the client
+        # or --action_env (the packer builds the rest of the build's
+        # environment). The direct writer needs none.
+        env = {"PATH": _PEP517_PATH} if mode in ("pep517", "binary") else {},
+        # A project's own builder gets no network (where the sandbox can
+        # block it): its wheel must come from declared inputs only.
+        execution_requirements = {"block-network": ""} if mode == "binary" else {},
     )
 
     return [
@@ -377,8 +444,8 @@ python_wheel = rule(
         "author_email": attr.string(doc = "METADATA `Author-email`."),
         "build_mode": attr.string(
             default = "direct",
-            values = ["direct", "pep517"],
-            doc = "`direct` (default) writes the wheel straight from the inputs. `pep517` stages the inputs with `project_files` and runs `python -m build --wheel --no-isolation` in the action, then rewrites the result reproducibly with the declared tags.",
+            values = ["binary", "direct", "pep517"],
+            doc = "`direct` (default) writes the wheel straight from the inputs. `pep517` stages the inputs with `project_files` and runs `python -m build --wheel --no-isolation` in the action, then rewrites the result reproducibly with the declared tags. `binary` runs the project's own `wheel_binary` (e.g. jaxlib's `build_wheel.py`) with `wheel_binary_args`, checks the one wheel it writes against `distribution` and `version`, and rewrites it the same way.",
         ),
         "build_tag": attr.string(doc = "Optional wheel build number (must start with a digit)."),
         "classifiers": attr.string_list(doc = "Trove classifiers."),
@@ -396,10 +463,11 @@ python_wheel = rule(
         "distribution": attr.string(mandatory = True, doc = "Project name as published (METADATA `Name`); normalized for the file name."),
         "entry_points": attr.string_list_dict(doc = "Entry points by group: `{\"console_scripts\": [\"tool = pkg.cli:main\"]}`."),
         "extra_requires": attr.string_list_dict(doc = "Optional dependencies by extra name: `{\"cuda\": [\"nvidia-cublas-cu12>=12.1\"]}`."),
+        "git_hash": attr.string(doc = "For `build_mode = \"binary\"`: the `{git_hash}` value of `wheel_binary_args` (jaxlib's `--jaxlib_git_hash`). Default: empty."),
         "homepage": attr.string(doc = "METADATA `Home-page`."),
         "keep_bazel_runpath": attr.bool(
             default = False,
-            doc = "Ship ELF files' RUNPATH/RPATH entries that point into Bazel's output tree (a `_solib_<cpu>` path component, e.g. `$ORIGIN/../_solib_k8/...`) as they are. By default the writer removes them in place (same file size, the other entries kept in order), so an installed extension does not search `site-packages/_solib_k8/...` before `$ORIGIN`. In pep517 mode such files are staged for setup.py as copies without these entries.",
+            doc = "Ship ELF files' RUNPATH/RPATH entries that point into Bazel's output tree (a `_solib_<cpu>` path component, e.g. `$ORIGIN/../_solib_k8/...`) as they are. By default the writer removes them in place (same file size, the other entries kept in order), so an installed extension does not search `site-packages/_solib_k8/...` before `$ORIGIN`. In pep517 mode such files are staged for setup.py as copies without these entries; in binary mode the rewrite removes them from the ELF files the `wheel_binary` wrote.",
         ),
         "keywords": attr.string_list(doc = "METADATA `Keywords`."),
         "license": attr.string(doc = "METADATA `License`: free text for a license that has no SPDX identifier. Prefer `license_expression`; the two cannot be combined."),
@@ -420,6 +488,16 @@ python_wheel = rule(
         "summary": attr.string(doc = "METADATA `Summary`: one line."),
         "version": attr.string(mandatory = True, doc = "PEP 440 version, normalized in the file name and METADATA."),
         "version_suffix": attr.string(doc = "Appended to `version`; feed it `WHEEL_VERSION_SUFFIX` from `python_wheel_version_suffix_repository`."),
+        "wheel_binary": attr.label(
+            executable = True,
+            cfg = "exec",
+            doc = "For `build_mode = \"binary\"`: the executable (usually a `py_binary`) that writes the wheel, run in the action with `wheel_binary_args` from the execution root, in a fixed environment (see `wheel_binary_env`), with no network where the sandbox can block it. It must write exactly one `<name>.whl` into `{output_dir}`.",
+        ),
+        "wheel_binary_args": attr.string_list(
+            default = _JAXLIB_WHEEL_BINARY_ARGS,
+            doc = "For `build_mode = \"binary\"`: the `wheel_binary`'s arguments, as templates with `{output_dir}`, `{distribution}`, `{version}`, `{version_suffix}`, `{python_tag}`, `{abi_tag}`, `{platform_tag}`, `{cpu}` (`x86_64`, `aarch64`, `arm64`, `AMD64`; empty for `any`), `{git_hash}` and `{wheel_name}`; an element with `{src}` is repeated once per file of `srcs` (its execution-root path). Longer than 64 KiB, they are passed as one `@FILE` argument, one per line. Default: jaxlib's `[\"--output_path={output_dir}\", \"--cpu={cpu}\", \"--jaxlib_git_hash={git_hash}\", \"--srcs={src}\"]`.",
+        ),
+        "wheel_binary_env": attr.string_dict(doc = "For `build_mode = \"binary\"`: variables added to the `wheel_binary`'s environment, which is otherwise fixed: `PATH=/bin:/usr/bin:/usr/local/bin`, `HOME` and `TMPDIR` in a fresh directory, `LANG=LC_ALL=C`, `PYTHONHASHSEED=0`, `SOURCE_DATE_EPOCH=315532800`, `ML_WHEEL_DISTRIBUTION`, `ML_WHEEL_VERSION`, `ML_WHEEL_PYTHON_TAG`, `ML_WHEEL_ABI_TAG`, `ML_WHEEL_PLATFORM_TAG` and `WHEEL_VERSION_SUFFIX`; these cannot be overridden. Example: `{\"JAX_RELEASE\": \"1\"}`."),
         "_default_compression_level": attr.label(default = Label("//python_wheel:compression_level")),
         "_default_platform_libc": attr.label(default = Label("//python_wheel/private/cc:default_platform_libc")),
         "_default_compression_shards": attr.label(default = Label("//python_wheel:compression_shards")),

@@ -7,7 +7,9 @@ Chromium (Debian's ``chromium``), whose DOM gives back each rectangle's
 rendered size, and a screenshot is kept (under the test's tmp dir, and in
 ``$TEST_ARTIFACTS_DIR`` when that is set). Expected numbers come from the
 built wheel read with the standard library's zipfile, and from the
-fixture's hand-written baseline.json.
+fixture's hand-written baseline.json. The last test runs the fixture with
+Bazel 7.7.1 and bzlmod (scripts/forky.sh): its size tests pass and its
+report of the Bazel 4 wheel is Bazel 4's, byte for byte.
 """
 
 from __future__ import annotations
@@ -24,7 +26,8 @@ from pathlib import Path
 import pytest
 from elftools.elf.elffile import ELFFile
 
-from .bazel_runner import REPO_ROOT
+from .bazel_runner import REPO_ROOT, remove_tree
+from .conftest import copy_workspace
 
 pytestmark = pytest.mark.integration
 
@@ -286,3 +289,75 @@ def test_the_report_renders_in_chromium_with_areas_proportional_to_sizes(tmp_pat
                 map_id,
                 path,
             )
+
+
+# --- the Bazel 7.7.1 + bzlmod lane (scripts/forky.sh) -------------------------
+
+FORKY = REPO_ROOT / "scripts" / "forky.sh"
+# The Bazel 4 wheel, copied into the Bazel 7 workspace: the same input must
+# give the same report whatever Bazel runs the tool.
+BAZEL4_REPORT = """
+wheel_size_report(
+    name = "bazel4_wheel_report",
+    title = "size report",
+    wheel = "bazel4.whl",
+)
+"""
+
+
+@pytest.fixture(scope="module")
+def bazel7(wheel, tmp_path_factory) -> Path:
+    """The workspace after Bazel 7.7.1 (forky root, bzlmod) tested and built it."""
+    subprocess.run([str(FORKY), "create"], check=True)
+    workdir = tmp_path_factory.mktemp("wheel_size_bazel7")
+    workspace = copy_workspace(FIXTURE, workdir / "ws", bzlmod=True)
+    shutil.copyfile(wheel, workspace / "bazel4.whl")
+    with (workspace / "BUILD.bazel").open("a") as build:
+        build.write(BAZEL4_REPORT)
+    bazel = f"bazel --output_user_root={workdir / 'ur'}"
+    flags = "--nosandbox_debug --enable_bzlmod --symlink_prefix=/"
+    targets = [*PASSING, "//:report", "//:report_titled", "//:bazel4_wheel_report"]
+    script = "\n".join(
+        [
+            "set -eu",
+            f"cd {workspace}",
+            f"{bazel} test {flags} {' '.join(targets)} >bazel.log 2>&1"
+            f" || {{ tail -n 80 bazel.log; {bazel} shutdown; exit 1; }}",
+            f"{bazel} info {flags} bazel-bin >bin.txt 2>/dev/null",
+            f"{bazel} shutdown",
+        ]
+    )
+    (workdir / "run.sh").write_text(script + "\n")
+    result = subprocess.run(
+        [str(FORKY), "run", "--bind", str(workdir), "--", "bash", str(workdir / "run.sh")],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=900,
+    )
+    assert result.returncode == 0, result.stdout[-10000:] + result.stderr[-4000:]
+    yield workspace
+    remove_tree(workdir)
+
+
+def test_bazel7_bzlmod_size_tests_pass_and_the_report_matches_bazel4(bazel7, bin_dir):
+    log = (bazel7 / "bazel.log").read_text()
+    assert f"Executed {len(PASSING)} out of {len(PASSING)} tests: {len(PASSING)} tests pass" in log
+    bin7 = Path((bazel7 / "bin.txt").read_text().strip())
+    # Bazel 7's own wheel (another CPython, another compiler) gets a report too.
+    (wheel7,) = bin7.glob("wheel_size_fixture-1.0-*.whl")
+    assert f"Size of {wheel7.name}" in (bin7 / "report.html").read_text()
+    # The Bazel 4 wheel's report, made by Bazel 7, is Bazel 4's byte for byte.
+    titled4 = (bin_dir / "report_titled.html").read_bytes()
+    assert (bin7 / "bazel4_wheel_report.html").read_bytes() == titled4
+    # The members Bazel does not compile are the same bytes in both wheels.
+    with zipfile.ZipFile(wheel7) as new:
+        manifest7 = json.loads((bin7 / "size_test.size.json").read_text())
+        assert manifest7["members"] == {
+            info.filename: {"compressed": info.compress_size, "size": info.file_size}
+            for info in new.infolist()
+            if not info.is_dir()
+        }
+    manifest4 = json.loads((bin_dir / "size_test.size.json").read_text())
+    for member in ("sizepkg/__init__.py", "sizepkg/table.txt"):
+        assert manifest7["members"][member] == manifest4["members"][member]

@@ -1,4 +1,4 @@
-"""Command line of ``pack_wheel.py``: the spec, dir and pep517 subcommands."""
+"""Command line of ``pack_wheel.py``: the spec, dir, pep517 and binary subcommands."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from collections.abc import Iterator, Sequence
 from types import FrameType
 
 from ml_wheels import __version__
+from ml_wheels.binary import DEFAULT_ARGS, pack_binary
 from ml_wheels.bundle import write_bundle
 from ml_wheels.cli_types import compression_level, positive_int
 from ml_wheels.errors import WheelError
@@ -63,6 +64,23 @@ example:
       --project-file setup.py jaxlib/tools/setup.py \\
       --tree jaxlib bazel-bin/jaxlib/pkg \\
       --distinfo-file licenses/LICENSE LICENSE
+"""
+
+_BINARY_DESCRIPTION = """\
+Run a project's own wheel builder (a py_binary such as jaxlib's
+build_wheel.py) in a fixed environment, take the one wheel it writes into
+its output directory, check its distribution and version against the spec
+and rewrite it with this tool's writer and the spec's tags. --arg templates
+may use {output_dir} {distribution} {version} {version_suffix} {python_tag}
+{abi_tag} {platform_tag} {cpu} {git_hash} {wheel_name}; one with {src} is
+repeated per --src. Default: jaxlib's --output_path={output_dir}
+--cpu={cpu} --jaxlib_git_hash={git_hash} --srcs={src}.
+
+example:
+  pack_wheel.py binary --spec wheel.json \\
+      --output jaxlib-0.4.30-cp311-cp311-manylinux_2_27_x86_64.whl \\
+      --builder bazel-out/k8-opt-exec/bin/jaxlib/tools/build_wheel_tool \\
+      --src bazel-out/k8-opt/bin/jaxlib/_jax.so --src jaxlib/__init__.py
 """
 
 
@@ -161,7 +179,9 @@ def build_parser() -> argparse.ArgumentParser:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--version", action="version", version=f"rules_ml_wheels {__version__}")
-    sub = parser.add_subparsers(dest="command", metavar="{spec,dir,pep517,compress,assemble}")
+    sub = parser.add_subparsers(
+        dest="command", metavar="{spec,dir,pep517,binary,compress,assemble}"
+    )
     sub.required = True
 
     spec = sub.add_parser(
@@ -264,7 +284,83 @@ def build_parser() -> argparse.ArgumentParser:
         "and run the build with (repeatable; python_wheel passes the pinned ones). Without "
         "any, the modules this interpreter can import are used",
     )
+    _add_binary(sub)
     return parser
+
+
+def _env_pair(text: str) -> tuple[str, str]:
+    """``NAME=VALUE`` -> ``(NAME, VALUE)``."""
+    name, sep, value = text.partition("=")
+    if not sep or not name:
+        raise argparse.ArgumentTypeError(f"{text!r} is not NAME=VALUE")
+    return name, value
+
+
+def _add_binary(sub: argparse._SubParsersAction) -> None:
+    binary = sub.add_parser(
+        "binary",
+        help="run the project's own wheel builder, then rewrite its wheel canonically",
+        description=_BINARY_DESCRIPTION,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    binary.add_argument(
+        "--spec", required=True, metavar="SPEC.json", help="wheel spec written by the Bazel rule"
+    )
+    binary.add_argument(
+        "--output", required=True, metavar="OUT.whl", help="wheel to write (atomically)"
+    )
+    binary.add_argument(
+        "--jobs", type=positive_int, default=None, metavar="N", help="compression processes"
+    )
+    binary.add_argument("--builder", required=True, metavar="EXE", help="the wheel builder to run")
+    binary.add_argument(
+        "--builder-label", default="", metavar="LABEL", help="its label, for messages"
+    )
+    binary.add_argument(
+        "--src",
+        action="append",
+        default=[],
+        metavar="PATH",
+        help="a source for the {src} templates (repeatable, in order)",
+    )
+    binary.add_argument(
+        "--arg",
+        action="append",
+        default=None,
+        metavar="TEMPLATE",
+        help="an argument template for the builder (repeatable; default: jaxlib's)",
+    )
+    binary.add_argument(
+        "--no-args",
+        action="store_true",
+        help="run the builder without arguments (an empty wheel_binary_args)",
+    )
+    binary.add_argument(
+        "--env",
+        type=_env_pair,
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="add NAME=VALUE to the builder's fixed environment (repeatable)",
+    )
+    binary.add_argument(
+        "--version-suffix", default="", metavar="S", help="the rule's version_suffix"
+    )
+    binary.add_argument("--git-hash", default="", metavar="H", help="the rule's git_hash")
+    binary.add_argument(
+        "--keep-bazel-runpath",
+        action="store_true",
+        help="ship the built ELF files' _solib_* RUNPATH/RPATH entries as they are "
+        "(default: the rewrite removes them)",
+    )
+    binary.add_argument(
+        "--distinfo-file",
+        nargs=2,
+        action="append",
+        default=[],
+        metavar=("NAME", "SRC"),
+        help="put SRC at <dist>-<version>.dist-info/NAME (repeatable)",
+    )
 
 
 def expand_param_files(argv: Sequence[str], depth: int = 0) -> list[str]:
@@ -407,6 +503,24 @@ def _run(argv: Sequence[str] | None) -> int:
                 args.distinfo_file,
                 args.jobs,
                 args.build_env_wheel,
+                keep_bazel_runpath=args.keep_bazel_runpath,
+            )
+        elif args.command == "binary":
+            if args.no_args and args.arg:
+                raise WheelError("--no-args and --arg exclude each other")
+            pack_binary(
+                args.spec,
+                args.output,
+                args.builder,
+                args.src,
+                () if args.no_args else (args.arg or DEFAULT_ARGS),
+                args.env,
+                args.distinfo_file,
+                args.version_suffix,
+                args.git_hash,
+                os.environ.get("PATH"),
+                args.jobs,
+                label=args.builder_label,
                 keep_bazel_runpath=args.keep_bazel_runpath,
             )
         else:

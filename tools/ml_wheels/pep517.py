@@ -10,9 +10,6 @@ platform tag requires compiled code in what it built (``check_compiled``).
 
 from __future__ import annotations
 
-import dataclasses
-import email.parser
-import email.policy
 import importlib.util
 import os
 import shlex
@@ -24,26 +21,36 @@ import tempfile
 import zipfile
 from collections.abc import Collection, Mapping, Sequence
 
-from packaging.utils import (
-    InvalidWheelFilename,
-    canonicalize_name,
-    parse_wheel_filename,
+from ml_wheels.built_wheel import (
+    SOURCE_DATE_EPOCH,
+    BuildResult,
+    check_compiled,
+    fixed_environment,
+    reject_spec_metadata,
+    rewrite_built_wheel,
 )
-from packaging.version import InvalidVersion, Version
-
 from ml_wheels.errors import WheelError
 from ml_wheels.inputs import InputMap, build_input_map, fs_path
-from ml_wheels.pack import errors_for, spec_wheel_file, write_wheel
+from ml_wheels.pack import errors_for
 from ml_wheels.runpath import PatchedStream, runpath_patches
-from ml_wheels.sources import FileSource, Source, ZipMemberSource
-from ml_wheels.spec import MetadataSpec, WheelSpec, check_spec_names, load_spec
+from ml_wheels.spec import WheelSpec, check_spec_names, load_spec
 
-# 1980-01-01, the earliest time a zip can hold.
-SOURCE_DATE_EPOCH = "315532800"
+# Re-exported: the checks and the rewrite live in ml_wheels.built_wheel,
+# shared with binary mode.
+__all__ = [
+    "SOURCE_DATE_EPOCH",
+    "BuildResult",
+    "build_environment",
+    "check_compiled",
+    "pack_pep517",
+    "rewrite_built_wheel",
+    "run_build",
+    "stage_tree",
+    "unpack_build_env",
+]
 _BUILD_MODULES = ("build", "pyproject_hooks", "packaging", "setuptools")
 # Needed only by some projects (wheel) or Python versions (tomli before 3.11).
 _OPTIONAL_MODULES = ("wheel", "tomli")
-_REPLACED_DIST_INFO = ("RECORD", "RECORD.jws", "RECORD.p7s", "WHEEL")
 
 
 def _module_root(module: str) -> str | None:
@@ -140,45 +147,10 @@ def build_environment(
             )
         if root is not None and root not in paths:
             paths.append(root)
-    home, tmp = os.path.join(staging, "home"), os.path.join(staging, "tmp")
-    os.makedirs(home, exist_ok=True)
-    os.makedirs(tmp, exist_ok=True)
-    return {
-        "PATH": path or os.defpath,
-        "HOME": home,
-        "TMPDIR": tmp,
-        "LANG": "C",
-        "LC_ALL": "C",
-        "PYTHONUTF8": "1",
-        "PYTHONPATH": os.pathsep.join(paths),
-        "PYTHONNOUSERSITE": "1",
-        "PYTHONHASHSEED": "0",
-        "PYTHONDONTWRITEBYTECODE": "1",
-        "SOURCE_DATE_EPOCH": SOURCE_DATE_EPOCH,
-        "CPPFLAGS": " ".join(_prefix_maps(tree)),
-        "ML_WHEEL_DISTRIBUTION": spec.distribution,
-        "ML_WHEEL_VERSION": spec.version,
-        "ML_WHEEL_PYTHON_TAG": spec.python_tag,
-        "ML_WHEEL_ABI_TAG": spec.abi_tag,
-        "ML_WHEEL_PLATFORM_TAG": spec.platform_tag,
-    }
-
-
-def _reject_spec_metadata(spec: WheelSpec) -> None:
-    # The project's own build writes METADATA and entry points; values given
-    # to the rule would be silently lost, so refuse them.
-    for fld in dataclasses.fields(MetadataSpec):
-        name = fld.name
-        if getattr(spec.metadata, name) not in (None, "", (), {}):
-            raise WheelError(
-                f"metadata field {name!r} is set, but in pep517 mode the project's setup "
-                "writes METADATA; set it in setup.py/pyproject.toml and remove it from the rule"
-            )
-    if any(spec.entry_points.values()):
-        raise WheelError(
-            "entry_points are set, but in pep517 mode the project's setup writes them; "
-            "declare them in setup.py/pyproject.toml and remove them from the rule"
-        )
+    env = fixed_environment(spec, staging, path)
+    env["PYTHONPATH"] = os.pathsep.join(paths)
+    env["CPPFLAGS"] = " ".join(_prefix_maps(tree))
+    return env
 
 
 def _stage_without_bazel_runpath(path: str, dest: str) -> bool:
@@ -219,19 +191,6 @@ def stage_tree(
             os.symlink(os.path.abspath(path), dest)
 
 
-@dataclasses.dataclass(frozen=True)
-class BuildResult:
-    """What ``python -m build`` produced.
-
-    Attributes:
-        wheel: The path of the one wheel it wrote.
-        output: Its stdout and stderr, interleaved (compiler warnings included).
-    """
-
-    wheel: str
-    output: str
-
-
 def run_build(tree: str, outdir: str, env: Mapping[str, str]) -> BuildResult:
     """Runs ``python -m build --wheel --no-isolation``.
 
@@ -262,163 +221,6 @@ def run_build(tree: str, outdir: str, env: Mapping[str, str]) -> BuildResult:
             "it must produce exactly one"
         )
     return BuildResult(os.path.join(outdir, wheels[0]), output)
-
-
-# The first bytes of compiled code: ELF (Linux), Mach-O thin and fat (macOS).
-_NATIVE_MAGIC = (
-    b"\x7fELF",
-    b"\xfe\xed\xfa\xce",
-    b"\xfe\xed\xfa\xcf",
-    b"\xce\xfa\xed\xfe",
-    b"\xcf\xfa\xed\xfe",
-    b"\xca\xfe\xba\xbe",
-)
-# PE files (Windows) start with "MZ": too common to trust outside these names.
-_PE_SUFFIXES = (".pyd", ".dll")
-
-
-def _is_native(archive: zipfile.ZipFile, info: zipfile.ZipInfo) -> bool:
-    with archive.open(info) as member:
-        head = member.read(4)
-    if head in _NATIVE_MAGIC:
-        return True
-    return head[:2] == b"MZ" and info.filename.lower().endswith(_PE_SUFFIXES)
-
-
-def _built_tags(archive: zipfile.ZipFile, dist_info: str) -> str:
-    """The built WHEEL's Root-Is-Purelib and Tag lines, for messages."""
-    try:
-        text = archive.read(f"{dist_info}/WHEEL").decode("utf-8", "replace")
-    except KeyError:
-        return "no WHEEL file"
-    fields = [
-        line.strip() for line in text.splitlines() if line.startswith(("Root-Is-Purelib:", "Tag:"))
-    ]
-    return ", ".join(fields) or "no tags"
-
-
-def check_compiled(
-    spec: WheelSpec, built: BuildResult, archive: zipfile.ZipFile, dist_info: str
-) -> None:
-    """Refuses a platform-tagged wheel that holds no compiled code.
-
-    The criterion is the built wheel's content, not its own tags: a wheel
-    whose ``platform_tag`` is not ``any`` must contain at least one ELF,
-    Mach-O or PE (``.pyd``/``.dll``) file. setuptools tags a wheel by whether
-    ext_modules are declared, so an optional extension that failed to compile
-    still gets a platform tag, and a prebuilt library shipped as package data
-    gets ``py3-none-any``; neither tag tells what the wheel holds.
-
-    Args:
-        spec: The wheel spec.
-        built: The build's wheel and output.
-        archive: ``built.wheel``, open.
-        dist_info: Its ``.dist-info`` directory.
-
-    Raises:
-        WheelError: If there is none; the build's output is printed first.
-    """
-    if spec.platform_tag == "any":
-        return
-    files = [info for info in archive.infolist() if not info.is_dir()]
-    if any(_is_native(archive, info) for info in files):
-        return
-    sys.stderr.write(built.output)
-    raise WheelError(
-        f"platform_tag is {spec.platform_tag!r} but the PEP 517 build's wheel "
-        f"{os.path.basename(built.wheel)} ({_built_tags(archive, dist_info)}) holds no "
-        f"compiled code: no ELF, Mach-O or PE file among its {len(files)} files (the "
-        "build's output is above); make the extension compile (setuptools skips an "
-        "optional one that fails) or list the Bazel-built library in package_data, or "
-        "leave platform_tag unset for a pure wheel"
-    )
-
-
-def _check_identity(spec: WheelSpec, built: str, archive: zipfile.ZipFile) -> str:
-    """Checks the built wheel's name and version; returns its .dist-info dir."""
-    base = os.path.basename(built)
-    try:
-        name, version, _, _ = parse_wheel_filename(base)
-    except InvalidWheelFilename as exc:
-        raise WheelError(
-            f"the PEP 517 build produced an invalid wheel name {base!r}: {exc}"
-        ) from None
-    want_name, want_version = canonicalize_name(spec.distribution), Version(spec.version)
-    if name != want_name or version != want_version:
-        raise WheelError(
-            f"the project built {name} {version} but the rule says {want_name} {want_version}; "
-            "make setup.py and the rule agree on the distribution and version"
-        )
-    tops = {n.split("/", 1)[0] for n in archive.namelist()}
-    infos = sorted(t for t in tops if t.endswith(".dist-info"))
-    if len(infos) != 1:
-        raise WheelError(f"the built wheel {base} has {len(infos)} .dist-info directories")
-    try:
-        raw = archive.read(f"{infos[0]}/METADATA")
-    except KeyError:
-        raise WheelError(f"the built wheel {base} has no {infos[0]}/METADATA") from None
-    meta = email.parser.BytesParser(policy=email.policy.compat32).parsebytes(raw)
-    meta_name, meta_version = str(meta.get("Name", "")), str(meta.get("Version", ""))
-    try:
-        same_version = Version(meta_version) == want_version
-    except InvalidVersion:
-        same_version = False
-    if canonicalize_name(meta_name) != want_name or not same_version:
-        raise WheelError(
-            f"the built METADATA says {meta_name} {meta_version} but the rule says "
-            f"{spec.distribution} {spec.version}; make setup.py and the rule agree"
-        )
-    return infos[0]
-
-
-def rewrite_built_wheel(
-    spec: WheelSpec,
-    built: BuildResult,
-    output: str,
-    inputs: InputMap,
-    distinfo_files: Mapping[str, str],
-    jobs: int | None,
-) -> None:
-    """Rewrites setuptools' wheel with the spec's tags and our writer.
-
-    Args:
-        spec: The wheel spec (authoritative for name, version and tags).
-        built: The wheel the PEP 517 build produced, and its output.
-        output: The wheel to write.
-        inputs: The staged inputs (for the payload path checks).
-        distinfo_files: Extra ``<dist-info>/NAME`` -> input file.
-        jobs: Worker processes.
-    """
-    with zipfile.ZipFile(built.wheel) as archive:
-        old_info = _check_identity(spec, built.wheel, archive)
-        check_compiled(spec, built, archive, old_info)
-        old_data = old_info[: -len(".dist-info")] + ".data"
-        payload: dict[str, Source] = {}
-        built_names: dict[str, str] = {}
-        for info in archive.infolist():
-            if info.is_dir():
-                continue
-            top, _, rest = info.filename.partition("/")
-            if top == old_info:
-                if rest in _REPLACED_DIST_INFO:
-                    continue
-                arcname = f"{spec.dist_info}/{rest}"
-            else:
-                arcname = f"{spec.data_dir}/{rest}" if top == old_data else info.filename
-                inputs.check_payload_path(arcname, "built wheel member")
-            payload[arcname] = ZipMemberSource(archive, info.filename)
-            built_names[arcname] = info.filename
-        for arcname, path in distinfo_files.items():
-            if arcname in payload:
-                with open(path, "rb") as f:
-                    if f.read() != archive.read(built_names[arcname]):
-                        raise WheelError(
-                            f"the build already wrote {arcname!r} with other content than "
-                            f"{path}; drop one of them"
-                        )
-            payload[arcname] = FileSource(path)
-        generated = {"WHEEL": spec_wheel_file(spec)}
-        write_wheel(output, spec.dist_info, payload, generated, spec.compression_level, jobs)
 
 
 def pack_pep517(
@@ -456,7 +258,7 @@ def pack_pep517(
     spec = load_spec(spec_path)
     with errors_for(spec.target):
         check_spec_names(spec)
-        _reject_spec_metadata(spec)
+        reject_spec_metadata(spec)
         inputs = build_input_map(spec.dist_info, spec.data_dir, files, trees)
         project: set[str] = set()
         for dest, src in project_files:
