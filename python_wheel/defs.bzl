@@ -5,10 +5,12 @@ load("@rules_ml_wheels//python_wheel:defs.bzl", "python_wheel", "wheel_platform_
 ```
 """
 
+load("//python_wheel/private:abi3.bzl", _py_limited_api_defines = "py_limited_api_defines")
 load("//python_wheel/private:compliance_test.bzl", _verify_manylinux_compliance_test = "verify_manylinux_compliance_test")
 load("//python_wheel/private:coverage.bzl", _wheel_test_deps_coverage_test = "wheel_test_deps_coverage_test")
 load("//python_wheel/private:dist.bzl", _wheel_dist = "wheel_dist", _wheel_publish = "wheel_publish")
 load("//python_wheel/private:editable.bzl", _python_editable_wheel = "python_editable_wheel")
+load("//python_wheel/private:installed_test.bzl", _installed_wheel_test = "installed_wheel_test")
 load("//python_wheel/private:platform_tags.bzl", _platform_tag_for = "platform_tag_for", _wheel_platform_tag = "wheel_platform_tag")
 load(
     "//python_wheel/private:providers.bzl",
@@ -38,9 +40,11 @@ PythonTagsInfo = _PythonTagsInfo
 WheelSourcesInfo = _WheelSourcesInfo
 collect_data_files = _collect_data_files
 emulated_py_test = _emulated_py_test
+installed_wheel_test = _installed_wheel_test
 platform_tag_for = _platform_tag_for
 platform_wheel = _platform_wheel
 py_import = _py_import
+py_limited_api_defines = _py_limited_api_defines
 python_editable_wheel = _python_editable_wheel
 python_sdist = _python_sdist
 python_tags_toolchain = _python_tags_toolchain

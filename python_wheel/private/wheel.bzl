@@ -2,6 +2,7 @@
 
 load("@bazel_skylib//rules:common_settings.bzl", "BuildSettingInfo")
 load("//python_wheel/private/cc:toolchain_libc.bzl", "ToolchainLibcInfo")
+load(":abi3.bzl", "check_abi3_tags", "limited_api_minor")
 load(":naming.bzl", "escape_distribution", "is_valid_distribution", "wheel_filename")
 load(":platform_tags.bzl", "resolve_toolchain_glibc_tag")
 load(":providers.bzl", "PyWheelInfo")
@@ -80,11 +81,29 @@ def wheel_path(path, strip_path_prefixes, path_remaps):
         return path
     return best[1] + path[len(best[0]):]
 
-def _resolve_tags(ctx):
-    platform_tag = ctx.attr.platform_tag or _PURE_PLATFORM
+def _limited_api_tags(ctx, platform_tag):
+    """(python_tag, abi_tag) as set, with `py_limited_api` applied."""
     python_tag = ctx.attr.python_tag
     abi_tag = ctx.attr.abi_tag
+    limited = ctx.attr.py_limited_api
+    if not limited:
+        return python_tag, abi_tag
+    if limited_api_minor(limited) < 0:
+        fail("%s: py_limited_api %r is not a CPython 3 python tag: give the oldest CPython the abi3 wheel supports, e.g. \"cp310\"" % (ctx.label, limited))
     if platform_tag == _PURE_PLATFORM:
+        fail("%s: py_limited_api = %r makes an abi3 wheel of compiled extensions, but platform_tag is empty (a pure, `any` wheel): set platform_tag (wheel_platform_tag(...)), or drop py_limited_api" % (ctx.label, limited))
+    if python_tag and python_tag != limited:
+        fail("%s: python_tag %r and py_limited_api %r disagree: py_limited_api sets the python tag; drop python_tag" % (ctx.label, python_tag, limited))
+    if abi_tag and abi_tag != "abi3":
+        fail("%s: abi_tag %r and py_limited_api %r disagree: py_limited_api sets abi_tag \"abi3\"; drop abi_tag" % (ctx.label, abi_tag, limited))
+    return limited, "abi3"
+
+def _resolve_tags(ctx):
+    platform_tag = ctx.attr.platform_tag or _PURE_PLATFORM
+    python_tag, abi_tag = _limited_api_tags(ctx, platform_tag)
+    if platform_tag == _PURE_PLATFORM:
+        if abi_tag == "abi3":
+            fail("%s: abi_tag \"abi3\" is for wheels of compiled extensions, but platform_tag is empty (a pure, `any` wheel): set platform_tag, or use abi_tag \"none\"" % ctx.label)
         return (python_tag or _DEFAULT_PYTHON_TAG, abi_tag or _DEFAULT_ABI_TAG, platform_tag)
     platform_tag = resolve_toolchain_glibc_tag(platform_tag, ctx.attr._default_platform_libc[ToolchainLibcInfo].libc)
     if not python_tag or not abi_tag:
@@ -99,6 +118,11 @@ def _resolve_tags(ctx):
             ) % (ctx.label, platform_tag, tags.origin))
         python_tag = python_tag or tags.python_tag
         abi_tag = abi_tag or tags.abi_tag
+    if abi_tag == "abi3":
+        tags = ctx.toolchains[PYTHON_TAGS_TOOLCHAIN_TYPE].tags
+        error = check_abi3_tags(python_tag, tags.python_tag, tags.abi_tag, tags.origin)
+        if error:
+            fail("%s: %s" % (ctx.label, error))
     return (python_tag, abi_tag, platform_tag)
 
 def _collect_files(ctx, strip_path_prefixes, path_remaps, targets, what):
@@ -479,6 +503,7 @@ python_wheel = rule(
         "platform_tag": attr.string(doc = "Platform tag, e.g. `manylinux_2_17_x86_64`; use `wheel_platform_tag()` to derive it from the target platform. Empty means `any` (a pure wheel)."),
         "project_files": attr.label_list(allow_files = True, doc = "For `build_mode = \"pep517\"`: setup.py, pyproject.toml, setup.cfg, ... placed by the same path rules as `srcs`."),
         "project_urls": attr.string_dict(doc = "METADATA `Project-URL`s, `{\"Source\": \"https://...\"}`."),
+        "py_limited_api": attr.string(doc = "Build an abi3 wheel: the python tag of the oldest CPython whose limited API the extensions use, e.g. `cp310`, which gives the tags `cp310-abi3` (so not with `python_tag`/`abi_tag`). Fails when it is newer than the Python toolchain's interpreter or that interpreter is free-threaded. Compile the extensions with `py_limited_api_defines(\"cp310\")` and name them `<module>.abi3.so`; the audit (`verify_manylinux_compliance_test`, `audit_wheel`) checks every ELF file imports only that limited API. Empty (default): no abi3."),
         "python_tag": attr.string(doc = "Python tag, e.g. `py3`, `cp311`. Default: `py3` for pure wheels, else from the Python toolchain."),
         "requires": attr.string_list(doc = "PEP 508 requirements (`Requires-Dist`), markers allowed."),
         "requires_python": attr.string(doc = "METADATA `Requires-Python`, e.g. `>=3.10`."),

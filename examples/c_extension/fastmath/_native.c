@@ -2,6 +2,23 @@
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
 
+#ifdef Py_LIMITED_API
+/* The abi3 build (//abi3): the limited API has no borrowed access to a
+ * sequence's items (PySequence_Fast_GET_ITEM), so it takes new references. */
+#define FM_SIZE(s) PySequence_Size(s)
+static double fm_item(PyObject *s, Py_ssize_t i) {
+  PyObject *item = PySequence_GetItem(s, i);
+  if (item == NULL) return -1.0;
+  double value = PyFloat_AsDouble(item);
+  Py_DECREF(item);
+  return value;
+}
+#define FM_ITEM(s, i) fm_item((s), (i))
+#else
+#define FM_SIZE(s) PySequence_Fast_GET_SIZE(s)
+#define FM_ITEM(s, i) PyFloat_AsDouble(PySequence_Fast_GET_ITEM((s), (i)))
+#endif
+
 static PyObject *dot(PyObject *self, PyObject *args) {
   PyObject *a, *b;
   if (!PyArg_ParseTuple(args, "OO", &a, &b)) return NULL;
@@ -12,8 +29,8 @@ static PyObject *dot(PyObject *self, PyObject *args) {
     Py_DECREF(fa);
     return NULL;
   }
-  Py_ssize_t n = PySequence_Fast_GET_SIZE(fa);
-  if (n != PySequence_Fast_GET_SIZE(fb)) {
+  Py_ssize_t n = FM_SIZE(fa);
+  if (n != FM_SIZE(fb)) {
     Py_DECREF(fa);
     Py_DECREF(fb);
     PyErr_SetString(PyExc_ValueError, "dot() arguments must have the same length");
@@ -21,8 +38,8 @@ static PyObject *dot(PyObject *self, PyObject *args) {
   }
   double sum = 0.0;
   for (Py_ssize_t i = 0; i < n; i++) {
-    double x = PyFloat_AsDouble(PySequence_Fast_GET_ITEM(fa, i));
-    double y = PyFloat_AsDouble(PySequence_Fast_GET_ITEM(fb, i));
+    double x = FM_ITEM(fa, i);
+    double y = FM_ITEM(fb, i);
     if (PyErr_Occurred()) {
       Py_DECREF(fa);
       Py_DECREF(fb);

@@ -30,6 +30,9 @@ over facts read once per ELF file (:mod:`ml_wheels.audit.elf`):
 6. Beyond auditwheel: RUNPATH/RPATH entries of every ELF file that lead
    outside the wheel (:func:`runpath_problems`) fail every expected or
    claimed tag, while ``overall`` stays auditwheel's verdict.
+7. Beyond auditwheel, like abi3audit: a wheel whose abi tag is abi3 imports
+   from libpython only the limited API of the CPython its python tag names
+   (:mod:`ml_wheels.audit.abi3`, :attr:`AuditResult.abi3`).
 """
 
 from __future__ import annotations
@@ -44,6 +47,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Optional
 
+from ml_wheels.audit.abi3 import Abi3Check, check_abi3
 from ml_wheels.audit.elf import ElfFacts, ElfReadError, Platform, read_elf_facts
 from ml_wheels.audit.policy import (
     GLIBC,
@@ -189,6 +193,7 @@ class AuditResult:
     foreign: list[tuple[str, str]] = field(default_factory=list)
     runpath_problems: list[RunpathProblem] = field(default_factory=list)
     claims: list[Claim] = field(default_factory=list)
+    abi3: Optional[Abi3Check] = None
 
     def compliant_with(self, policy: Policy) -> bool:
         """Whether the wheel meets ``policy`` (pure wheels meet everything)."""
@@ -650,6 +655,8 @@ def audit(
         candidates = [p for p in listed if p in facts]
         _analyze(result, archive, facts, candidates, exclude, isa_check, environ)
         result.runpath_problems = runpath_problems(archive, facts)
+        if not result.pure:
+            result.abi3 = check_abi3(filename, facts, result.elf_files, result.python_extensions)
     return result
 
 

@@ -9,6 +9,7 @@ from collections.abc import Sequence
 from typing import Optional
 
 from ml_wheels import __version__
+from ml_wheels.audit.abi3 import explain_abi3
 from ml_wheels.audit.analyze import audit, check_expectation
 from ml_wheels.audit.claims import check_claims
 from ml_wheels.audit.elf import KNOWN_ARCHITECTURES
@@ -31,12 +32,14 @@ The wheel is also checked against every manylinux/musllinux tag it claims (in
 its file name and its WHEEL file's Tag: lines; linux_* tags claim nothing):
 a claim is met when the wheel meets that policy, its ELF files are of that
 architecture and libc, and no RUNPATH/RPATH entry leads outside the wheel.
+A wheel whose abi tag is abi3 (cp310-abi3) must import from libpython only
+symbols of the limited API that CPython 3.10 has (CPython's stable_abi.toml).
 There is no switch to skip this: a wheel being built before its final tag is
 named linux_*, which claims nothing.
 
 exit status: 0 = audited, every claimed tag is met (and, with --expect, the
-expected tag too); 1 = the wheel does not meet a claimed or expected tag;
-2 = error.
+expected tag too); 1 = the wheel does not meet a claimed or expected tag, or
+breaks its abi3 tag; 2 = error.
 
 examples:
   audit_wheel.py dist/foo-1.0-cp311-cp311-manylinux_2_17_x86_64.whl
@@ -146,18 +149,23 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     except WheelError as e:
         print(f"{PROG}: error: {e}", file=sys.stderr)
         return 2
+    abi3_lines = explain_abi3(result.filename, result.abi3) if result.abi3 is not None else []
     if args.json:
         json.dump(to_json(result, expectation, claims), sys.stdout, indent=2, sort_keys=False)
         sys.stdout.write("\n")
     elif expectation is not None:
-        sys.stdout.write(explain_with_expectation(result, expectation, claims))
+        sys.stdout.write(explain_with_expectation(result, expectation, claims, abi3_lines))
     else:
-        claim_lines = explain_claims(result, claims)
+        # The tags' verdicts first (the first line is the verdict that
+        # matters most), then the abi3 check's.
+        claim_lines = [*explain_claims(result, claims), *abi3_lines]
         sys.stdout.write("\n".join([*claim_lines, ""]) if claim_lines else "")
         sys.stdout.write(explain(result))
     sys.stdout.flush()
     if expectation is not None and not expectation.met:
         return 1
     if any(not claim.met for claim in claims):
+        return 1
+    if result.abi3 is not None and not result.abi3.met:
         return 1
     return 0

@@ -56,6 +56,7 @@ _MACHINE_NAMES = {value: name for name, value in ENUM_E_MACHINE.items() if isins
 # Symbols whose undefined references make a wheel non-portable (auditwheel's checks).
 PYFPE_SYMBOLS = frozenset({b"PyFPE_jbuf", b"PyFPE_dummy", b"PyFPE_counter"})
 _UCS2_MARK = b"PyUnicodeUCS2_"
+_PYTHON_PREFIXES = (b"Py", b"_Py")
 
 _NT_GNU_PROPERTY_TYPE_0 = 5
 _GNU_PROPERTY_X86_ISA_1_NEEDED = 0xC0008002
@@ -133,6 +134,9 @@ class ElfFacts:
     undefined_blacklisted: frozenset[str]
     pyfpe_symbols: tuple[str, ...]
     ucs2_symbols: tuple[str, ...]
+    # Undefined dynamic symbols named Py*/_Py*: what the file imports from
+    # libpython (the abi3 check, ml_wheels.audit.abi3), sorted, unique.
+    python_imports: tuple[str, ...] = ()
 
 
 class _BufferStream:
@@ -551,6 +555,7 @@ def _facts(
     undefined_blacklisted: set[str] = set()
     pyfpe: list[str] = []
     ucs2: list[str] = []
+    python_imports: set[str] = set()
     dynsym = _by_name(sections, ".dynsym") if scan_symbols else None
     if dynsym is not None and dynsym.type in _SYMBOL_TABLES:
         wide = layout.wide
@@ -594,6 +599,8 @@ def _facts(
                 pyfpe.append(text)
             if kind == _STT_FUNC and _UCS2_MARK in name:
                 ucs2.append(text)
+            if name.startswith(_PYTHON_PREFIXES):
+                python_imports.add(text)
             if versym is not None and index < len(versym):
                 version_index = versym[index] & 0x7FFF
                 if version_index in counts:
@@ -618,6 +625,7 @@ def _facts(
         undefined_blacklisted=frozenset(undefined_blacklisted),
         pyfpe_symbols=tuple(pyfpe),
         ucs2_symbols=tuple(ucs2),
+        python_imports=tuple(sorted(python_imports)),
     )
 
 

@@ -6,6 +6,7 @@ import posixpath
 from collections.abc import Sequence
 from typing import Any, Optional
 
+from ml_wheels.audit.abi3 import abi3_json
 from ml_wheels.audit.analyze import AuditResult, Expectation, Reason, RunpathProblem, loc_text
 from ml_wheels.audit.policy import Policy
 
@@ -91,7 +92,9 @@ def to_json(
     ``unsupported_isa``, ``versioned_symbols``, ``external_libs`` (for the most
     compatible policy: soname -> path on this machine or null),
     ``policy_upgrades``. Ours: ``claims`` (each tag the wheel claims, met or
-    not), ``runpath_outside`` (RUNPATH/RPATH entries leading outside the wheel).
+    not), ``runpath_outside`` (RUNPATH/RPATH entries leading outside the wheel),
+    ``abi3`` (for a wheel whose abi tag is abi3: :func:`ml_wheels.audit.abi3.abi3_json`;
+    else null).
     """
     out: dict[str, Any] = {
         "version": SCHEMA_VERSION,
@@ -161,6 +164,7 @@ def to_json(
     if expectation is not None:
         out["expect"] = _expectation_json(result, expectation)
     out["claims"] = [_expectation_json(result, claim) for claim in claims]
+    out["abi3"] = abi3_json(result.abi3) if result.abi3 is not None else None
     return out
 
 
@@ -439,12 +443,20 @@ def explain_claims(result: AuditResult, claims: Sequence[Expectation]) -> list[s
 
 
 def explain_with_expectation(
-    result: AuditResult, expectation: Expectation, claims: Sequence[Expectation] = ()
+    result: AuditResult,
+    expectation: Expectation,
+    claims: Sequence[Expectation] = (),
+    abi3_lines: Sequence[str] = (),
 ) -> str:
-    """The expectation's verdict, the claims' verdicts, then the audit's summary."""
+    """The expectation's verdict, the claims', the abi3 check's, then the audit's summary."""
     # A claim that stands for the expected policy would repeat the same reasons.
     others = [c for c in claims if c.policy is None or c.policy is not expectation.policy or c.met]
-    lines = [*explain_expectation(result, expectation), *explain_claims(result, others), ""]
+    lines = [
+        *explain_expectation(result, expectation),
+        *explain_claims(result, others),
+        *abi3_lines,
+        "",
+    ]
     lines += _header(result)
     if result.runpath_problems and not expectation.runpath:
         lines.append("RUNPATH/RPATH entries that lead outside the wheel (no tag is met with them):")
