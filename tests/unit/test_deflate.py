@@ -115,9 +115,12 @@ def test_precompressed_members_assemble_to_identical_wheel(tmp_path):
     write_wheel(str(direct), "big-1.0.dist-info", payload, generated, 6, 1)
 
     # Compress each member separately (as cached Bazel actions would), then
-    # only concatenate.
-    members = {name: compress_file(src.path, 6) for name, src in payload.items()}
-    members["big-1.0.dist-info/METADATA"] = compress_file(BytesSource(generated["METADATA"]), 6)
+    # only concatenate. The payload files go to tmp_path: the caller deletes them.
+    spill = str(tmp_path)
+    members = {name: compress_file(src.path, 6, dest_dir=spill) for name, src in payload.items()}
+    members["big-1.0.dist-info/METADATA"] = compress_file(
+        BytesSource(generated["METADATA"]), 6, dest_dir=spill
+    )
     assembled = tmp_path / "assembled.whl"
     with open(assembled, "wb") as fp:
         writer = ZipWriter(fp)
@@ -128,7 +131,7 @@ def test_precompressed_members_assemble_to_identical_wheel(tmp_path):
         record = render_record(writer.records, "big-1.0.dist-info/RECORD")
         writer.write_compressed(
             "big-1.0.dist-info/RECORD",
-            compress_file(BytesSource(record), 6),
+            compress_file(BytesSource(record), 6, dest_dir=spill),
         )
         writer.close()
     assert sha256_file(assembled) == sha256_file(direct)
