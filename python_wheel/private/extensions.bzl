@@ -57,6 +57,7 @@ _hermetic_python = tag_class(
         "allow_site_packages": attr.bool(doc = "Let Bazel-run programs import from the chosen interpreter's site-packages and user site (not hermetic). Default: they see only the standard library and their Bazel dependencies."),
         "default_version": attr.string(doc = "The version used when `--repo_env=HERMETIC_PYTHON_VERSION` is not set; one of the hub's `python_version` tags."),
         "name": attr.string(default = "python", doc = "Name of the hub repository; `use_repo` it and register `@<name>//:all` as toolchains."),
+        "repo_env_overrides": attr.bool(default = True, doc = "Let `--repo_env=HERMETIC_PYTHON_VERSION` choose this hub's version and the per-build overrides (`HERMETIC_PYTHON_URL`, `_SHA256`, `_STRIP_PREFIX`, `_INTERPRETER`) replace its interpreter. `False`: the hub always gives its `default_version` as declared, whatever the build sets; for hubs of one fixed interpreter, such as those `installed_wheel_test` runs on."),
         "requirements_lock": attr.string(doc = "Label pattern of the per-version requirements lock; `{version}` becomes `3_12`, `3_13_ft`, ... e.g. `//:requirements_lock_{version}.txt`. Relative labels refer to the main repository."),
         "requirements_locks": attr.string_dict(doc = "Requirements lock label by version name; overrides `requirements_lock`."),
     },
@@ -111,9 +112,12 @@ def _declarations(module_ctx):
             versions = _hub_versions(module, tag.name)
             if tag.default_version and tag.default_version not in versions:
                 fail("ml_wheels.hermetic_python(name = %r) in %s: default_version %r is not among its python_version tags (%s)" % (tag.name, module.name, tag.default_version, ", ".join(sorted_versions(versions.keys()))))
+            if not tag.repo_env_overrides and not tag.default_version:
+                fail("ml_wheels.hermetic_python(name = %r) in %s: repo_env_overrides = False needs a default_version: HERMETIC_PYTHON_VERSION does not choose for this hub" % (tag.name, module.name))
             found.append((module, tag, "hermetic_python", {
                 "allow_site_packages": tag.allow_site_packages,
                 "default_version": tag.default_version,
+                "repo_env_overrides": tag.repo_env_overrides,
                 "requirements_lock": tag.requirements_lock,
                 "requirements_locks": tag.requirements_locks,
                 "versions": versions,

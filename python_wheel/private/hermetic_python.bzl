@@ -159,7 +159,9 @@ def _lock_label(repository_ctx, chosen, info):
     return label
 
 def _choose(repository_ctx, who, specs):
-    environ = repository_ctx.os.environ
+    # A hub of fixed interpreters ignores the per-build variables, which are
+    # meant for the build's own Python.
+    environ = repository_ctx.os.environ if repository_ctx.attr.repo_env_overrides else {}
     chosen = environ.get(VERSION_VAR, "").strip()
     how = "--repo_env=%s=%s" % (VERSION_VAR, chosen)
     if not chosen:
@@ -367,6 +369,10 @@ hermetic_python_repository = repository_rule(
         "default_version": attr.string(
             doc = "The version used when `HERMETIC_PYTHON_VERSION` is not set; one of `versions`.",
         ),
+        "repo_env_overrides": attr.bool(
+            default = True,
+            doc = "Let `--repo_env=HERMETIC_PYTHON_VERSION` choose this hub's version and the per-build overrides (`HERMETIC_PYTHON_URL`, `_SHA256`, `_STRIP_PREFIX`, `_INTERPRETER`) replace its interpreter. `False`: the hub always gives its `default_version` as declared, whatever the build sets; for hubs of one fixed interpreter, such as those `installed_wheel_test` runs on.",
+        ),
         "requirements_lock": attr.string(
             doc = "Label pattern of the requirements lock per version; `{version}` becomes `3_12`, " +
                   "`3_13_ft`, ... e.g. `//:requirements_lock_{version}.txt`. Empty: no lock.",
@@ -394,7 +400,8 @@ def hermetic_python(
         requirements_lock = "",
         requirements_locks = {},
         register = True,
-        allow_site_packages = False):
+        allow_site_packages = False,
+        repo_env_overrides = True):
     """Declares CPython interpreters by version; `HERMETIC_PYTHON_VERSION` picks one.
 
     ```starlark
@@ -429,6 +436,10 @@ def hermetic_python(
       allow_site_packages: let py_binary/py_test import from the chosen
         interpreter's site-packages and user site (not hermetic). By default
         they see only the standard library and their Bazel dependencies.
+      repo_env_overrides: let `--repo_env=HERMETIC_PYTHON_VERSION` and the
+        per-build overrides (`HERMETIC_PYTHON_URL`, ...) choose and replace
+        the interpreter. `False`: always `default_version` as declared (a hub
+        of one fixed interpreter, e.g. for `installed_wheel_test`).
     """
     who = "hermetic_python(name = %r)" % name
     encoded = {}
@@ -450,6 +461,8 @@ def hermetic_python(
         fail("%s: declare at least one version" % who)
     if default_version and default_version not in versions:
         fail("%s: default_version %r is not among the declared versions (%s)" % (who, default_version, ", ".join(sorted_versions(versions.keys()))))
+    if not repo_env_overrides and not default_version:
+        fail("%s: repo_env_overrides = False needs a default_version: HERMETIC_PYTHON_VERSION does not choose for this hub" % who)
     hermetic_python_repository(
         name = name,
         versions = encoded,
@@ -457,6 +470,7 @@ def hermetic_python(
         requirements_lock = requirements_lock,
         requirements_locks = requirements_locks,
         allow_site_packages = allow_site_packages,
+        repo_env_overrides = repo_env_overrides,
     )
     if register:
         native.register_toolchains("@%s//:all" % name)

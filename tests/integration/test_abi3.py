@@ -126,7 +126,16 @@ def built(make_bazel):
     bazel = make_bazel(EXAMPLES / "c_extension", "abi3", copy_as="abi3-c_extension")
     _use_local_archives(bazel.workspace)
     _add_violation(bazel.workspace)
-    result = bazel.run("test", *TARGETS, "--keep_going", "--symlink_prefix=/", check=False)
+    # The main hub's own default, named on the command line: the python_3_1X
+    # hubs (repo_env_overrides = False) must not try to give "system".
+    result = bazel.run(
+        "test",
+        *TARGETS,
+        "--keep_going",
+        "--symlink_prefix=/",
+        "--repo_env=HERMETIC_PYTHON_VERSION=system",
+        check=False,
+    )
     yield bazel, result
     bazel.release()
 
@@ -169,6 +178,26 @@ def test_abi3_wheel_passes_and_violation_fails_naming_symbols(built):
     bazel, result = built
     testlogs = Path(bazel.run("info", "bazel-testlogs").stdout.strip())
     _check_verdicts(result.returncode, result.stdout + result.stderr, testlogs)
+
+
+def test_a_fixed_hub_needs_its_default_version(built):
+    """repo_env_overrides = False without default_version: the WORKSPACE fails, naming the hub."""
+    bazel, _ = built
+    workspace_file = bazel.workspace / "WORKSPACE"
+    original = workspace_file.read_text()
+    workspace_file.write_text(
+        original + '\nhermetic_python(name = "python_fixed", register = False, '
+        'repo_env_overrides = False, versions = {"3.12": {"interpreter": "python3"}})\n'
+    )
+    try:
+        result = bazel.run("query", "//abi3:wheel", check=False)
+    finally:
+        workspace_file.write_text(original)
+    assert result.returncode != 0
+    assert (
+        'hermetic_python(name = "python_fixed"): repo_env_overrides = False needs a '
+        "default_version: HERMETIC_PYTHON_VERSION does not choose for this hub"
+    ) in result.stderr, result.stderr[-3000:]
 
 
 def test_bazel7_bzlmod_abi3_wheel_passes_and_violation_fails(tmp_path_factory):
