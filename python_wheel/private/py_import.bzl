@@ -12,6 +12,7 @@ wheel, so tests see exactly the wheel's files and nothing is inflated again.
 """
 
 load(":compat.bzl", "PyInfo")
+load(":launcher.bzl", "runfiles_path")
 load(":providers.bzl", "PyWheelInfo")
 
 def wheel_file(label, attr_name, target):
@@ -39,26 +40,6 @@ def wheel_file(label, attr_name, target):
         target.label,
         described,
     ))
-
-def runfiles_path(workspace_name, file):
-    """The path of a File relative to the runfiles root, e.g. `my_ws/pkg/name`.
-
-    This is what `PyInfo.imports` holds: the launchers of py_binary/py_test
-    (Bazel 4 to 7, and rules_python's) put `<runfiles root>/<entry>` on
-    `sys.path`. Files of the main repository live under its workspace name
-    (`_main` with bzlmod); files of an external repository under the
-    repository's directory name, which `short_path` gives as `../<repo>/...`.
-
-    Args:
-      workspace_name: `ctx.workspace_name`.
-      file: a File (here, the unpacked TreeArtifact).
-
-    Returns:
-      str.
-    """
-    if file.short_path.startswith("../"):
-        return file.short_path[3:]
-    return workspace_name + "/" + file.short_path
 
 def _unpack(ctx, wheel, output, zip_deps):
     args = ctx.actions.args()

@@ -15,6 +15,7 @@ machines that cannot emulate skip them with `--test_tag_filters=-emulated`.
 """
 
 load("//python_wheel/private:compat.bzl", "PyInfo")
+load("//python_wheel/private:launcher.bzl", "runfiles_path")
 load(":runtime.bzl", "EmulatedPythonInfo")
 
 EMULATED_TAG = "emulated"
@@ -27,12 +28,6 @@ _platform_transition = transition(
     inputs = [],
     outputs = ["//command_line_option:platforms"],
 )
-
-def _runfiles_path(ctx, file):
-    """Path of `file` under the runfiles root (`<repository>/<path>`)."""
-    if file.short_path.startswith("../"):
-        return file.short_path[3:]
-    return ctx.workspace_name + "/" + file.short_path
 
 def _main(ctx):
     if ctx.file.main:
@@ -85,8 +80,8 @@ exec "$runfiles/{emulator}" -L "$root" "$root/{interpreter}" -B -E -s "$runfiles
 def _emulated_py_test_impl(ctx):
     runtime = ctx.attr.python[EmulatedPythonInfo]
     main = _main(ctx)
-    root = _runfiles_path(ctx, runtime.marker).rpartition("/")[0]
-    interpreter = _runfiles_path(ctx, runtime.interpreter)[len(root) + 1:]
+    root = runfiles_path(ctx.workspace_name, runtime.marker).rpartition("/")[0]
+    interpreter = runfiles_path(ctx.workspace_name, runtime.interpreter)[len(root) + 1:]
 
     py_infos = [dep[PyInfo] for dep in ctx.attr.deps if PyInfo in dep]
     imports = depset(transitive = [info.imports for info in py_infos]).to_list()
@@ -97,16 +92,16 @@ def _emulated_py_test_impl(ctx):
     bootstrap = ctx.actions.declare_file(ctx.label.name + ".emulated_bootstrap.py")
     ctx.actions.write(bootstrap, _BOOTSTRAP.format(
         label = ctx.label,
-        main = repr(_runfiles_path(ctx, main)),
+        main = repr(runfiles_path(ctx.workspace_name, main)),
         imports = repr(paths),
     ))
     launcher = ctx.actions.declare_file(ctx.label.name)
     ctx.actions.write(launcher, _LAUNCHER.format(
         label = ctx.label,
         root = root,
-        emulator = _runfiles_path(ctx, runtime.emulator),
+        emulator = runfiles_path(ctx.workspace_name, runtime.emulator),
         interpreter = interpreter,
-        bootstrap = _runfiles_path(ctx, bootstrap),
+        bootstrap = runfiles_path(ctx.workspace_name, bootstrap),
     ), is_executable = True)
 
     runfiles = ctx.runfiles(
