@@ -127,7 +127,8 @@ example:
 """
 
 
-def _add_common(parser: argparse.ArgumentParser) -> None:
+def _add_spec_and_output(parser: argparse.ArgumentParser) -> None:
+    """--spec, --output and --jobs: what every mode that writes a wheel from a spec takes."""
     parser.add_argument(
         "--spec", required=True, metavar="SPEC.json", help="wheel spec written by the Bazel rule"
     )
@@ -142,7 +143,9 @@ def _add_common(parser: argparse.ArgumentParser) -> None:
         help="compression processes (default: one per CPU; 1 compresses in-process); "
         "the output is identical for every N",
     )
-    _add_inputs(parser)
+
+
+def _add_distinfo_file(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--distinfo-file",
         nargs=2,
@@ -152,6 +155,12 @@ def _add_common(parser: argparse.ArgumentParser) -> None:
         help="put SRC at <dist>-<version>.dist-info/NAME, e.g. --distinfo-file "
         "licenses/LICENSE LICENSE (repeatable)",
     )
+
+
+def _add_common(parser: argparse.ArgumentParser) -> None:
+    _add_spec_and_output(parser)
+    _add_inputs(parser)
+    _add_distinfo_file(parser)
     parser.add_argument(
         "--dist-info-out",
         default=None,
@@ -303,15 +312,7 @@ def _add_binary(sub: argparse._SubParsersAction) -> None:
         description=_BINARY_DESCRIPTION,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    binary.add_argument(
-        "--spec", required=True, metavar="SPEC.json", help="wheel spec written by the Bazel rule"
-    )
-    binary.add_argument(
-        "--output", required=True, metavar="OUT.whl", help="wheel to write (atomically)"
-    )
-    binary.add_argument(
-        "--jobs", type=positive_int, default=None, metavar="N", help="compression processes"
-    )
+    _add_spec_and_output(binary)
     binary.add_argument("--builder", required=True, metavar="EXE", help="the wheel builder to run")
     binary.add_argument(
         "--builder-label", default="", metavar="LABEL", help="its label, for messages"
@@ -353,14 +354,7 @@ def _add_binary(sub: argparse._SubParsersAction) -> None:
         help="ship the built ELF files' _solib_* RUNPATH/RPATH entries as they are "
         "(default: the rewrite removes them)",
     )
-    binary.add_argument(
-        "--distinfo-file",
-        nargs=2,
-        action="append",
-        default=[],
-        metavar=("NAME", "SRC"),
-        help="put SRC at <dist>-<version>.dist-info/NAME (repeatable)",
-    )
+    _add_distinfo_file(binary)
 
 
 def expand_param_files(argv: Sequence[str], depth: int = 0) -> list[str]:
