@@ -10,18 +10,15 @@ the interpreter starts.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
-import zipfile
 from collections.abc import Mapping
 from dataclasses import dataclass
 
 from ml_wheels.errors import WheelError
-from ml_wheels.record import RecordEntry, render_record
+from ml_wheels.pack import write_wheel
+from ml_wheels.sources import BytesSource
 
-# Zip entries' timestamp: the earliest a zip can store, as the direct writer uses.
-_EPOCH = (1980, 1, 1, 0, 0, 0)
 # Members Python imports: sources, and extension modules by their usual suffixes.
 _SOURCE_SUFFIX = ".py"
 _EXTENSION_SUFFIXES = (".so", ".pyd")
@@ -272,8 +269,8 @@ def _dist_info_files(manifest: Manifest, runfiles_root: str) -> dict[str, bytes]
             if relative in _NOT_COPIED:
                 continue
             with open(full, "rb") as f:
-                found[manifest.dist_info_name + "/" + relative] = f.read()
-    if manifest.dist_info_name + "/METADATA" not in found:
+                found[relative] = f.read()
+    if "METADATA" not in found:
         raise WheelError(f"{manifest.target}: {root} has no METADATA; rebuild the wheel")
     return found
 
@@ -297,25 +294,19 @@ def build_editable_wheel(
     modules, packages = module_map(files)
     if not modules and not packages:
         raise WheelError(f"{manifest.target}: the wheel has no Python module to install editable")
-    members: dict[str, bytes] = {
-        manifest.pth_name: f"import {manifest.finder}; {manifest.finder}.install()\n".encode(),
-        manifest.finder + ".py": finder_source(manifest.target, modules, packages).encode(),
+    pth = f"import {manifest.finder}; {manifest.finder}.install()\n"
+    finder = manifest.finder + ".py"
+    payload = {
+        manifest.pth_name: BytesSource(pth.encode(), manifest.pth_name),
+        finder: BytesSource(finder_source(manifest.target, modules, packages).encode(), finder),
     }
-    dist_info = _dist_info_files(manifest, runfiles_root)
-    record_name = manifest.dist_info_name + "/RECORD"
-    order = sorted(members) + sorted(dist_info)
-    members.update(dist_info)
-    entries = [
-        RecordEntry(name, hashlib.sha256(members[name]).digest(), len(members[name]))
-        for name in order
-    ]
-    members[record_name] = render_record(entries, record_name)
-    order.append(record_name)
-    temporary = output + ".tmp"
-    with zipfile.ZipFile(temporary, "w", compression=zipfile.ZIP_DEFLATED) as archive:
-        for name in order:
-            info = zipfile.ZipInfo(name, date_time=_EPOCH)
-            info.external_attr = 0o100644 << 16
-            info.compress_type = zipfile.ZIP_DEFLATED
-            archive.writestr(info, members[name])
-    os.replace(temporary, output)
+    # The project's own writer: canonical order, RECORD last, fixed times,
+    # written atomically, as every other wheel of this library.
+    write_wheel(
+        output,
+        manifest.dist_info_name,
+        payload,
+        _dist_info_files(manifest, runfiles_root),
+        level=6,
+        jobs=1,
+    )
