@@ -2,6 +2,7 @@
 
 load("@bazel_tools//tools/build_defs/repo:http.bzl", "http_archive")
 load("@bazel_tools//tools/build_defs/repo:utils.bzl", "maybe")
+load("//python_wheel/private:libdeflate.bzl", "libdeflate_repositories")
 load("//python_wheel/private/repair:patchelf.bzl", "patchelf_repositories")
 load(":compat_repo.bzl", "compat_repository")
 load(":helper_deps.bzl", "helper_deps_repository")
@@ -51,7 +52,9 @@ def rules_ml_wheels_dependencies(wheelhouse = None, register_toolchains = True):
         wheelhouse = wheelhouse or "",
     )
 
-    # patchelf for repaired_wheel, one per execution CPU; fetched only when used.
+    # The wheel writer's libdeflate and repaired_wheel's patchelf, one per
+    # execution CPU; only the execution platform's is fetched.
+    libdeflate_repositories(wheelhouse = wheelhouse or "", declare = maybe)
     patchelf_repositories(wheelhouse = wheelhouse or "", declare = maybe)
     if register_toolchains:
         native.register_toolchains("@rules_ml_wheels//python_wheel:unconfigured_python_tags_toolchain")

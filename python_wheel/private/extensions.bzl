@@ -9,6 +9,7 @@ repositories through `module_ctx.extension_metadata`, so Bazel checks its
 `use_repo` and `bazel mod tidy` can fix it.
 """
 
+load("//python_wheel/private:libdeflate.bzl", "LIBDEFLATE_CPUS", "libdeflate_repositories", "libdeflate_repository_name")
 load("//python_wheel/private/cc:extension.bzl", "LLVM_TAG", "SYSROOT_CC_TAG", "ZIG_CC_TAG", "ZIG_SDK_TAG", "cc_repositories_from_tags")
 load("//python_wheel/private/emulation:extension.bzl", "EMULATION_TAG_ATTRS", "emulation_declaration", "emulation_repositories_from_declaration")
 load("//python_wheel/private/repair:patchelf.bzl", "PATCHELF_CPUS", "patchelf_repositories", "patchelf_repository_name")
@@ -212,6 +213,7 @@ def _root_direct_deps(module_ctx, declarations, chosen):
         if module.is_root and module.name == "rules_ml_wheels":
             # Developing rules_ml_wheels itself: its MODULE.bazel uses these.
             direct.extend(["rules_ml_wheels_compat", "rules_ml_wheels_helper_deps"])
+            direct.extend([libdeflate_repository_name(cpu) for cpu in LIBDEFLATE_CPUS])
             direct.extend([patchelf_repository_name(cpu) for cpu in PATCHELF_CPUS])
     return sorted(direct), sorted(dev)
 
@@ -232,6 +234,7 @@ def _ml_wheels_impl(module_ctx):
     # Under bzlmod rules_python is always a dependency of rules_ml_wheels.
     compat_repository(name = "rules_ml_wheels_compat", use_rules_python = True)
     helper_deps_repository(name = "rules_ml_wheels_helper_deps", wheelhouse = wheelhouse)
+    libdeflate_repositories(wheelhouse = wheelhouse)
     patchelf_repositories(wheelhouse = wheelhouse)
 
     # Bazel >= 6.2: a use_repo that misses or adds a repository of the root

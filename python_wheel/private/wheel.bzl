@@ -202,7 +202,10 @@ def _shard_inputs(files, trees, shards):
             hashed[hash(destination) % shards][0].append((destination, f))
     for destination, f in trees:
         own.append(([], [(destination, f)]))
-    return [group for group in hashed if group[0]] + own
+
+    # Libraries first: the largest input is usually one, and its action is the
+    # critical path, so it should not wait behind the small files' shards.
+    return own + [group for group in hashed if group[0]]
 
 def _param_file_args(ctx):
     args = ctx.actions.args()
@@ -210,12 +213,29 @@ def _param_file_args(ctx):
     args.set_param_file_format("multiline")
     return args
 
+def _packing_requirements(ctx):
+    """execution_requirements of the direct-mode packing actions.
+
+    Linking a shard's hundreds of inputs and the helper interpreter's
+    runfiles into a sandbox costs more than compressing them (about 1 ms per
+    input with linux-sandbox; docs/performance.md), and these actions read
+    exactly the paths on their command line. Remote execution is not affected.
+    """
+    if ctx.attr._sandbox_packing[BuildSettingInfo].value:
+        return {}
+    return {"no-sandbox": "1"}
+
 def _compress_shard(ctx, wheel_name, index, count, level, files, trees):
     """Declares the action compressing one shard; returns its bundle."""
     bundle = ctx.actions.declare_file("%s.shards/%d.bundle" % (ctx.label.name, index))
     args = _param_file_args(ctx)
     args.add("compress")
     args.add("--compression-level", str(level))
+
+    # Bazel schedules one CPU per action and runs as many shards at once as
+    # it has CPUs: threads of one shard would only compete with the others
+    # (and with the largest library's, the critical path).
+    args.add("--jobs", "1")
     args.add("--output", bundle)
     if ctx.attr.keep_bazel_runpath:
         args.add("--keep-bazel-runpath")
@@ -232,6 +252,7 @@ def _compress_shard(ctx, wheel_name, index, count, level, files, trees):
         inputs = inputs,
         outputs = [bundle],
         mnemonic = "PythonWheelCompress",
+        execution_requirements = _packing_requirements(ctx),
         progress_message = "Compressing shard %d/%d of wheel %s (%s)" % (index + 1, count, wheel_name, ctx.label),
     )
     return bundle
@@ -426,6 +447,14 @@ def _python_wheel_impl(ctx):
     elif ctx.files.project_files:
         fail("%s: project_files are only used with build_mode = \"pep517\"" % ctx.label)
 
+    if mode == "binary":
+        # A project's own builder gets no network (where the sandbox can
+        # block it): its wheel must come from declared inputs only.
+        requirements = {"block-network": ""}
+    elif mode == "direct":
+        requirements = _packing_requirements(ctx)
+    else:
+        requirements = {}
     ctx.actions.run(
         executable = ctx.executable._pack_wheel,
         arguments = [args],
@@ -439,9 +468,7 @@ def _python_wheel_impl(ctx):
         # or --action_env (the packer builds the rest of the build's
         # environment). The direct writer needs none.
         env = {"PATH": _PEP517_PATH} if mode in ("pep517", "binary") else {},
-        # A project's own builder gets no network (where the sandbox can
-        # block it): its wheel must come from declared inputs only.
-        execution_requirements = {"block-network": ""} if mode == "binary" else {},
+        execution_requirements = requirements,
     )
 
     return [
@@ -526,6 +553,7 @@ python_wheel = rule(
         "_default_compression_level": attr.label(default = Label("//python_wheel:compression_level")),
         "_default_platform_libc": attr.label(default = Label("//python_wheel/private/cc:default_platform_libc")),
         "_default_compression_shards": attr.label(default = Label("//python_wheel:compression_shards")),
+        "_sandbox_packing": attr.label(default = Label("//python_wheel:sandbox_packing")),
         "_pep517_build_env": attr.label_list(
             default = [
                 Label("@rules_ml_wheels_helper_deps//:%s_wheel" % package)

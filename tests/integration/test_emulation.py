@@ -10,9 +10,11 @@ wheel (the production rules use no compiler of the set-up).
 
 from __future__ import annotations
 
+import random
 import shlex
 import shutil
 import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -187,3 +189,80 @@ def test_bzlmod_lane(tmp_path_factory: pytest.TempPathFactory) -> None:
     broken = (testlogs / "broken_emulated" / "test.log").read_text()
     remove_tree(workdir)
     assert "AssertionError: 'aarch64' != 'x86_64'" in broken
+
+
+# Writes one wheel per compression level from a payload directory with the
+# project's writer and prints "<level> <sha256>" lines; sys.path comes from
+# the arguments because the emulated interpreter runs with -E -s.
+_WRITE_WHEELS = """\
+import hashlib, os, platform, sys
+out, jobs, payload, *path = sys.argv[1:]
+sys.path[:0] = path
+from ml_wheels.pack import write_wheel
+from ml_wheels.sources import FileSource
+members = {"probe/" + n: FileSource(os.path.join(payload, n)) for n in sorted(os.listdir(payload))}
+metadata = {"METADATA": b"Metadata-Version: 2.1\\nName: probe\\nVersion: 1\\n",
+            "WHEEL": b"Tag: x\\n"}
+print("machine", platform.machine())
+for level in (1, 6, 9):
+    wheel = os.path.join(out, "probe-%d.whl" % level)
+    write_wheel(wheel, "probe-1.dist-info", members, metadata, level, int(jobs))
+    with open(wheel, "rb") as f:
+        print(level, hashlib.sha256(f.read()).hexdigest())
+"""
+
+
+def test_wheel_bytes_do_not_depend_on_the_cpu(
+    bazel: Bazel, passed: dict[str, str], tmp_path: Path
+) -> None:
+    """The writer's libdeflate gives the same wheels on this CPU (AVX2/AVX-512
+    here), on qemu's baseline x86-64 model (no SSE4, AVX or PCLMUL) and on
+    aarch64, from the libdeflate repositories the rules fetch."""
+    bazel.run("fetch", "@rules_ml_wheels_libdeflate_aarch64//:deflate")
+    bazel.run("fetch", "@rules_ml_wheels_libdeflate_x86_64//:deflate")
+    external = Path(bazel.run("info", "output_base").stdout.strip()) / "external"
+    qemu_aarch64 = external / "qemu_user" / "unpacked" / "usr" / "bin" / "qemu-aarch64-static"
+    root = external / "arm64_python" / "root"
+    mirror = Path(_setup("mirror")[len("file://") :])
+    (deb,) = mirror.glob("pool/main/q/qemu/qemu-user-static_*_amd64.deb")
+    unpacked = tmp_path / "qemu"
+    unpacked.mkdir()
+    subprocess.run(
+        f"dpkg-deb --fsys-tarfile {shlex.quote(str(deb))} | tar -x -C {shlex.quote(str(unpacked))}"
+        " ./usr/bin/qemu-x86_64-static",
+        shell=True, check=True, timeout=300,
+    )  # fmt: skip
+    qemu_x86_64 = unpacked / "usr" / "bin" / "qemu-x86_64-static"
+
+    payload = tmp_path / "payload"
+    payload.mkdir()
+    # Machine code, text and incompressible bytes: every kind of match search.
+    (payload / "code.bin").write_bytes(qemu_aarch64.read_bytes()[: 3 << 20])
+    (payload / "text.txt").write_text(" ".join(f"w{i * 7919 % 10007}" for i in range(240000)))
+    (payload / "random.bin").write_bytes(random.Random(5).randbytes(300000))
+    (payload / "small.py").write_text("X = 1\n")
+    script = tmp_path / "write.py"
+    script.write_text(_WRITE_WHEELS)
+    packaging = external / "rules_ml_wheels_helper_deps" / "site_packages" / "packaging"
+
+    def hashes(name: str, interpreter: list[str], cpu: str, jobs: int) -> dict[str, str]:
+        out = tmp_path / name
+        out.mkdir()
+        deflate = external / f"rules_ml_wheels_libdeflate_{cpu}" / "site_packages"
+        path = [str(REPO_ROOT / "tools"), str(deflate), str(packaging)]
+        result = subprocess.run(
+            [*interpreter, "-E", "-s", str(script), str(out), str(jobs), str(payload), *path],
+            capture_output=True, text=True, timeout=900, check=False,
+        )  # fmt: skip
+        assert result.returncode == 0, result.stderr
+        return dict(line.split(" ", 1) for line in result.stdout.strip().splitlines())
+
+    native = hashes("native", [sys.executable], "x86_64", 2)
+    baseline = hashes("qemu64", [str(qemu_x86_64), "-cpu", "qemu64", sys.executable], "x86_64", 1)
+    emulated = [str(qemu_aarch64), "-L", str(root), str(root / "usr/bin/python3.11")]
+    arm = hashes("aarch64", emulated, "aarch64", 2)
+    assert (native.pop("machine"), baseline.pop("machine"), arm.pop("machine")) == (
+        "x86_64", "x86_64", "aarch64",
+    )  # fmt: skip
+    assert sorted(native) == ["1", "6", "9"]
+    assert native == baseline == arm

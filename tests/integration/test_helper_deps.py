@@ -3,6 +3,7 @@ a local wheelhouse for air-gapped machines (ML_WHEELS_WHEELHOUSE)."""
 
 from __future__ import annotations
 
+import platform
 import shutil
 from pathlib import Path
 
@@ -27,12 +28,25 @@ def _fetched_wheels(bazel) -> Path:
     return output_base / "external" / "rules_ml_wheels_helper_deps" / "wheels"
 
 
+def _fetched_libdeflate_wheels(bazel) -> list[Path]:
+    """The writer's libdeflate wheels for this CPU, as the repository fetched them."""
+    output_base = Path(bazel.run("info", "output_base").stdout.strip())
+    cpu = platform.machine()
+    found = sorted(
+        (output_base / "external" / f"rules_ml_wheels_libdeflate_{cpu}" / "wheels").glob("*.whl")
+    )
+    assert found, f"no libdeflate wheels fetched for {cpu}"
+    return found
+
+
 def test_wheelhouse_builds_the_same_wheel_without_downloads(built_examples, make_bazel, tmp_path):
     first = built_examples["pure_python"]
     wheelhouse = tmp_path / "wheelhouse"
     wheelhouse.mkdir()
     for name in _locked_wheel_names():
         shutil.copy(_fetched_wheels(first.bazel) / name, wheelhouse / name)
+    for wheel in _fetched_libdeflate_wheels(first.bazel):
+        shutil.copy(wheel, wheelhouse / wheel.name)
 
     # No repository cache: every locked wheel must come from the wheelhouse.
     offline = make_bazel(

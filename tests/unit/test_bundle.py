@@ -210,7 +210,7 @@ def test_bundle_with_a_consistent_but_lying_index_is_refused(tmp_path):
     footer = len(raw).to_bytes(8, "little") + zlib.crc32(raw, zlib.crc32(payloads)).to_bytes(
         4, "little"
     )
-    bundle.write_bytes(payloads + raw + footer + b"MLWBNDL2")
+    bundle.write_bytes(payloads + raw + footer + b"MLWBNDL3")
     with pytest.raises(WheelError, match="lies outside the bundle's payload area; rebuild it"):
         read_bundle(str(bundle), 6)
 

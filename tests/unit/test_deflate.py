@@ -1,4 +1,4 @@
-"""The canonical chunked deflate encoding and its parallel computation."""
+"""The canonical deflate encoding (libdeflate, whole member) and its parallel computation."""
 
 from __future__ import annotations
 
@@ -8,9 +8,10 @@ import zlib
 
 import pytest
 
-from ml_wheels.deflate import CHUNK_SIZE, compress_bytes
+from ml_wheels.deflate import DEFLATE_VERSION, compress_bytes, libdeflate
+from ml_wheels.errors import WheelError
 from ml_wheels.pack import write_wheel
-from ml_wheels.pipeline import compress_file
+from ml_wheels.pipeline import compress_file, write_members
 from ml_wheels.record import canonical_order
 from ml_wheels.sources import BytesSource, FileSource
 from ml_wheels.zipwriter import ZipWriter
@@ -19,19 +20,10 @@ from .helpers import sha256_file, verify_record
 
 
 def reference_encoding(data: bytes, level: int) -> bytes:
-    """The encoding as the specification words it, written independently."""
-    chunk, window = 1 << 20, 1 << 15
-    pieces = [data[i : i + chunk] for i in range(0, len(data), chunk)] or [b""]
-    out = []
-    for index, piece in enumerate(pieces):
-        start = index * chunk
-        if index == 0:
-            comp = zlib.compressobj(level, zlib.DEFLATED, -15)
-        else:
-            comp = zlib.compressobj(level, zlib.DEFLATED, -15, 8, 0, data[start - window : start])
-        last = index == len(pieces) - 1
-        out.append(comp.compress(piece) + comp.flush(zlib.Z_FINISH if last else zlib.Z_SYNC_FLUSH))
-    return b"".join(out)
+    """The encoding as the specification words it: libdeflate over the whole member."""
+    import deflate
+
+    return bytes(deflate.deflate_compress(data, level))
 
 
 def compressible_text(size: int, seed: int = 1) -> bytes:
@@ -46,9 +38,10 @@ def compressible_text(size: int, seed: int = 1) -> bytes:
     return bytes(out[:size])
 
 
-@pytest.mark.parametrize(
-    "size", [0, 1, 1000, CHUNK_SIZE - 1, CHUNK_SIZE, CHUNK_SIZE + 1, 3 * CHUNK_SIZE + 12345]
-)
+MIB = 1 << 20
+
+
+@pytest.mark.parametrize("size", [0, 1, 1000, MIB - 1, MIB, MIB + 1, 3 * MIB + 12345])
 def test_encoding_matches_reference_and_decodes(size):
     data = compressible_text(size, seed=size)
     encoded = compress_bytes(data, 6)
@@ -56,22 +49,24 @@ def test_encoding_matches_reference_and_decodes(size):
     assert zlib.decompress(encoded, -15) == data
 
 
-def test_single_chunk_is_plain_raw_deflate():
-    data = compressible_text(CHUNK_SIZE)
-    comp = zlib.compressobj(6, zlib.DEFLATED, -15)
-    assert compress_bytes(data, 6) == comp.compress(data) + comp.flush()
-
-
 def test_level_zero_is_stored():
     assert compress_bytes(b"abc", 0) == b"abc"
 
 
-def test_size_close_to_plain_deflate():
-    data = compressible_text(8 * CHUNK_SIZE + 777)
-    comp = zlib.compressobj(6, zlib.DEFLATED, -15)
+@pytest.mark.parametrize("level", [1, 6, 9])
+def test_no_larger_than_zlib_at_the_same_level(level):
+    data = compressible_text(8 * MIB + 777)
+    comp = zlib.compressobj(level, zlib.DEFLATED, -15)
     plain = len(comp.compress(data) + comp.flush())
-    ours = len(compress_bytes(data, 6))
-    assert ours <= plain * 1.001, (ours, plain)
+    ours = len(compress_bytes(data, level))
+    assert ours <= plain, (ours, plain)
+
+
+def test_another_deflate_version_is_refused(monkeypatch):
+    module = libdeflate()
+    monkeypatch.setattr(module, "__version__", "0.0.1")
+    with pytest.raises(WheelError, match=f"pinned to deflate=={DEFLATE_VERSION}.*found 0.0.1"):
+        compress_bytes(b"abc", 6)
 
 
 def _wheel(tmp_path, name, payload, jobs, level=6):
@@ -88,25 +83,53 @@ def _wheel(tmp_path, name, payload, jobs, level=6):
 
 
 def test_parallel_output_is_byte_identical(tmp_path):
-    big = tmp_path / "big.bin"
-    big.write_bytes(compressible_text(5 * CHUNK_SIZE + 4321))
-    payload = {"big/data.bin": FileSource(str(big))}
-    for i in range(300):  # Many small files are batched per task.
+    # Large members (two above the 16 MiB that start first, out of archive
+    # order) between many small files that are batched per task.
+    payload = {}
+    for name, size in (
+        ("a/huge.bin", 24 * MIB + 7),
+        ("m/mid.bin", 5 * MIB),
+        ("z/big.bin", 17 * MIB),
+    ):
+        path = tmp_path / name.replace("/", "_")
+        path.write_bytes(compressible_text(size, seed=size))
+        payload[name] = FileSource(str(path))
+    for i in range(300):
         small = tmp_path / f"s{i}.py"
         small.write_text(f"X = {i}\n" * (i % 7))
-        payload[f"big/s{i}.py"] = FileSource(str(small))
+        payload[f"{'amz'[i % 3]}/s{i}.py"] = FileSource(str(small))
     serial = _wheel(tmp_path, "serial.whl", payload, jobs=1)
-    parallel = _wheel(tmp_path, "parallel.whl", payload, jobs=2)
-    assert sha256_file(serial) == sha256_file(parallel)
+    for jobs in (2, 3, 8):
+        parallel = _wheel(tmp_path, f"parallel{jobs}.whl", payload, jobs=jobs)
+        assert sha256_file(serial) == sha256_file(parallel), jobs
     with zipfile.ZipFile(parallel) as zf:
         assert zf.testzip() is None
-        assert zf.read("big/data.bin") == big.read_bytes()
+        assert zf.read("a/huge.bin") == (tmp_path / "a_huge.bin").read_bytes()
     verify_record(parallel)
+
+
+@pytest.mark.parametrize("window_bytes", [0, 1 << 20])
+def test_a_small_window_writes_the_same_bytes(tmp_path, window_bytes):
+    members = []
+    for i, size in enumerate((3 * MIB, 20 * MIB, 100, 2 * MIB + 1, 17 * MIB)):
+        path = tmp_path / f"f{i}"
+        path.write_bytes(compressible_text(size, seed=i))
+        members.append((f"pkg/f{i}", FileSource(str(path))))
+
+    def encode(jobs: int, **kwargs: int) -> str:
+        out = tmp_path / f"out{jobs}.zip"
+        with open(out, "wb") as fp:
+            writer = ZipWriter(fp)
+            write_members(writer, members, 6, jobs, **kwargs)
+            writer.close()
+        return sha256_file(out)
+
+    assert encode(2, window_bytes=window_bytes) == encode(1)
 
 
 def test_precompressed_members_assemble_to_identical_wheel(tmp_path):
     big = tmp_path / "big.bin"
-    big.write_bytes(compressible_text(2 * CHUNK_SIZE + 5))
+    big.write_bytes(compressible_text(2 * MIB + 5))
     exe = tmp_path / "tool"
     exe.write_bytes(b"\x7fELF" + b"\0" * 100)
     generated = {"METADATA": b"Metadata-Version: 2.1\nName: big\nVersion: 1.0\n"}

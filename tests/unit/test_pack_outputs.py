@@ -93,7 +93,7 @@ def test_bundle_symlink_planted_at_the_old_temp_name_is_not_followed(work: Path)
     result = _run(*args, "--file", "my_project/a.py", "a.py", cwd=work)
     assert result.returncode == 0, result.stderr
     assert (work / "victim").read_bytes() == VICTIM
-    assert (work / "s.bundle").read_bytes().endswith(b"MLWBNDL2")
+    assert (work / "s.bundle").read_bytes().endswith(b"MLWBNDL3")
 
 
 def test_dir_mode_symlink_planted_in_dest_dir_is_not_followed(work: Path) -> None:

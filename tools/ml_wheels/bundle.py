@@ -10,7 +10,7 @@ assembled wheel is byte-identical to one written in a single pass.
 
 Bundle layout: payloads, then the index as UTF-8 JSON, then the index length
 (8 bytes, little endian), the CRC-32 of payloads and index (4 bytes, little
-endian), then the magic ``MLWBNDL2``. The reader checks the CRC, so a
+endian), then the magic ``MLWBNDL3``. The reader checks the CRC, so a
 truncated or damaged bundle is refused instead of being copied into a wheel.
 """
 
@@ -31,8 +31,9 @@ from ml_wheels.record import RecordEntry
 from ml_wheels.sources import FileSource
 from ml_wheels.zipwriter import CompressedMember, atomic_output
 
-MAGIC = b"MLWBNDL2"
-_OLD_MAGIC = b"MLWBNDL1"
+# 3: payloads are whole-member libdeflate streams (2 was chunked zlib).
+MAGIC = b"MLWBNDL3"
+_OLD_MAGICS = (b"MLWBNDL1", b"MLWBNDL2")
 _FOOTER = struct.Struct("<QI")
 _BLOCK = 1 << 20
 _HEX = frozenset("0123456789abcdef")
@@ -129,7 +130,7 @@ def _read_index(path: str) -> tuple[object, int]:
             index_size, crc32 = _FOOTER.unpack(fp.read(_FOOTER.size))
             magic = fp.read(len(MAGIC))
             if magic != MAGIC or index_size > size - tail:
-                older = " (an older format)" if magic == _OLD_MAGIC else ""
+                older = " (an older format)" if magic in _OLD_MAGICS else ""
                 raise WheelError(f"{path} is not a compression bundle{older}; rebuild it")
             if _crc32_of(fp, size - tail) != crc32:
                 raise _corrupt(path, "its checksum does not match (truncated or damaged)")

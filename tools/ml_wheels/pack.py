@@ -122,8 +122,9 @@ def write_wheel(
         run: list[tuple[str, Source]] = []
         for arcname in order:
             if arcname in precompressed:
-                write_members(writer, run, level, jobs)
-                run = []
+                if run:
+                    write_members(writer, run, level, jobs)
+                    run = []
                 writer.write_compressed(arcname, precompressed[arcname])
             else:
                 run.append((arcname, members[arcname]))

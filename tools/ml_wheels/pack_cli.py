@@ -12,12 +12,10 @@ from collections.abc import Iterator, Sequence
 from types import FrameType
 
 from ml_wheels import __version__
-from ml_wheels.binary import DEFAULT_ARGS, pack_binary
 from ml_wheels.bundle import write_bundle
 from ml_wheels.cli_types import compression_level, positive_int
 from ml_wheels.errors import WheelError
 from ml_wheels.pack import assemble_spec, pack_directory, pack_spec
-from ml_wheels.pep517 import pack_pep517
 
 _MAX_PARAM_FILE_DEPTH = 8
 
@@ -140,7 +138,7 @@ def _add_spec_and_output(parser: argparse.ArgumentParser) -> None:
         type=positive_int,
         default=None,
         metavar="N",
-        help="compression processes (default: one per CPU; 1 compresses in-process); "
+        help="compression threads (default: one per CPU; 1 compresses in this thread); "
         "the output is identical for every N",
     )
 
@@ -220,7 +218,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="deflate level 0-9 of the wheel the bundle is for",
     )
     compress.add_argument(
-        "--jobs", type=positive_int, default=None, metavar="N", help="compression processes"
+        "--jobs", type=positive_int, default=None, metavar="N", help="compression threads"
     )
     _add_inputs(compress)
     _add_keep_runpath(compress)
@@ -258,7 +256,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="deflate level 0-9; 0 stores without compression (default: 6)",
     )
     directory.add_argument(
-        "--jobs", type=positive_int, default=None, metavar="N", help="compression processes"
+        "--jobs", type=positive_int, default=None, metavar="N", help="compression threads"
     )
     directory.add_argument(
         "--build-number",
@@ -488,6 +486,10 @@ def _run(argv: Sequence[str] | None) -> int:
                 "--dist-info-out is not supported in pep517 mode; the build writes the metadata"
             )
         elif args.command == "pep517":
+            # Imported here: the modes that run a project's builder need
+            # `packaging`, which every compression action would pay to import.
+            from ml_wheels.pep517 import pack_pep517
+
             pack_pep517(
                 args.spec,
                 args.output,
@@ -502,6 +504,8 @@ def _run(argv: Sequence[str] | None) -> int:
         elif args.command == "binary":
             if args.no_args and args.arg:
                 raise WheelError("--no-args and --arg exclude each other")
+            from ml_wheels.binary import DEFAULT_ARGS, pack_binary
+
             pack_binary(
                 args.spec,
                 args.output,

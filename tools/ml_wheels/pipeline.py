@@ -1,10 +1,15 @@
-"""Streams members through (optionally parallel) compression into a sink.
+"""Encodes members, in parallel threads, and hands them to a sink in order.
 
-The parent process reads every source once, in output order, computing CRC-32
-and sha256 as it goes, and hands chunks (large files) or batches of whole
-small files to a process pool. Results are consumed strictly in order, and at
-most a bounded number of tasks is in flight, so memory stays
-O(workers x chunk) whatever the wheel size.
+Each deflated member is compressed whole (``ml_wheels.deflate``). A task
+reads its member(s), computes CRC-32 and sha256 and compresses; libdeflate,
+zlib's CRC-32 and hashlib release the GIL on large buffers, so threads share
+the work without copying bytes between processes. Small files are grouped
+into batches so a task is worth scheduling. The largest members start first
+(the biggest library is the critical path), everything else follows in
+archive order, and results are written strictly in archive order. Memory is
+bounded: tasks whose raw size, started but not yet written, would exceed the
+largest member plus ``WINDOW_BYTES`` wait. Stored members (level 0) are
+streamed in fixed pieces instead.
 """
 
 from __future__ import annotations
@@ -13,33 +18,30 @@ import hashlib
 import os
 import tempfile
 import zlib
-from collections import deque
-from collections.abc import Iterator, Sequence
-from concurrent.futures import Executor, Future, ProcessPoolExecutor
+from collections.abc import Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import IO, Protocol, Union
+from typing import IO, Protocol
 
-from ml_wheels.deflate import (
-    CHUNK_SIZE,
-    STORED,
-    WINDOW_SIZE,
-    compress_chunk,
-    compress_whole,
-    method_for_level,
-)
+from ml_wheels.deflate import STORED, compress_member, method_for_level
 from ml_wheels.errors import WheelError
 from ml_wheels.record import RecordEntry
 from ml_wheels.sources import FileSource, Source
 from ml_wheels.zipwriter import CompressedMember, is_executable_content
 
-# Small files are grouped until a batch holds this many bytes or files, so a
-# task is worth the inter-process round trip.
+# Files up to this size are grouped until a batch holds this many bytes or
+# files, so a task is worth its scheduling.
+_SMALL_BYTES = 1 << 20
 _BATCH_BYTES = 1 << 20
 _BATCH_FILES = 512
-# Below this much data a process pool costs more than it saves.
+# Members at least this large start before everything else, largest first.
+_EARLY_BYTES = 16 << 20
+# Raw bytes allowed in flight beyond the largest member.
+WINDOW_BYTES = 256 << 20
+# Stored members are copied in pieces of this size.
+_PIECE_BYTES = 1 << 20
+# Below this much data threads cost more than they save.
 PARALLEL_MIN_BYTES = 4 << 20
-# Caps memory: each in-flight task holds about one chunk in and one out.
-_MAX_IN_FLIGHT = 48
 
 
 class Sink(Protocol):
@@ -62,130 +64,12 @@ class Sink(Protocol):
         ...
 
 
-Result = Union["Future[bytes]", "Future[list[bytes]]", bytes, "list[bytes]"]
+@dataclass(frozen=True)
+class _Task:
+    """Members encoded together, and their total raw size."""
 
-
-@dataclass
-class _Start:
-    arcname: str
-    size: int
-
-
-@dataclass
-class _Data:
-    result: Result
-
-
-@dataclass
-class _End:
-    crc32: int
-    sha256: bytes
-    executable: bool
-
-
-@dataclass
-class _Small:
-    arcname: str
-    size: int
-    crc32: int
-    sha256: bytes
-    executable: bool
-    raw: bytes
-
-
-@dataclass
-class _Batch:
-    members: list[_Small]
-    result: Result
-
-
-_Item = Union[_Start, _Data, _End, _Batch]
-
-
-def _resolve(result: Result) -> bytes | list[bytes]:
-    if isinstance(result, Future):
-        return result.result()
-    return result
-
-
-class _Producer:
-    """Reads sources in order and turns them into work items."""
-
-    def __init__(self, level: int, executor: Executor | None) -> None:
-        self.level = level
-        self.method = method_for_level(level)
-        self.executor = executor
-
-    def _chunk(self, data: bytes, zdict: bytes, final: bool) -> Result:
-        if self.executor is None:
-            return compress_chunk(data, zdict, self.level, final)
-        return self.executor.submit(compress_chunk, data, zdict, self.level, final)
-
-    def _batch(self, members: list[_Small]) -> _Batch:
-        raws = [m.raw for m in members]
-        if self.method == STORED:
-            result: Result = raws
-        elif self.executor is None:
-            result = compress_whole(raws, self.level)
-        else:
-            result = self.executor.submit(compress_whole, raws, self.level)
-        for m in members:
-            m.raw = b""  # The task holds the data now; drop our reference.
-        return _Batch(members, result)
-
-    def items(self, members: Sequence[tuple[str, Source]]) -> Iterator[_Item]:
-        batch: list[_Small] = []
-        batch_bytes = 0
-        for arcname, source in members:
-            stream, size = _open(source)
-            with stream:
-                if size <= CHUNK_SIZE:
-                    raw = _read_exact(stream, size, source)
-                    batch.append(
-                        _Small(
-                            arcname,
-                            size,
-                            zlib.crc32(raw),
-                            hashlib.sha256(raw).digest(),
-                            is_executable_content(raw[:4]),
-                            raw,
-                        )
-                    )
-                    batch_bytes += size
-                    if batch_bytes >= _BATCH_BYTES or len(batch) >= _BATCH_FILES:
-                        yield self._batch(batch)
-                        batch, batch_bytes = [], 0
-                    continue
-                if batch:
-                    yield self._batch(batch)
-                    batch, batch_bytes = [], 0
-                yield from self._large(arcname, source, stream, size)
-        if batch:
-            yield self._batch(batch)
-
-    def _large(self, arcname: str, source: Source, stream: IO[bytes], size: int) -> Iterator[_Item]:
-        yield _Start(arcname, size)
-        crc = 0
-        sha = hashlib.sha256()
-        executable = False
-        tail = b""
-        offset = 0
-        while offset < size:
-            data = _read_exact(stream, min(CHUNK_SIZE, size - offset), source, final=False)
-            if offset == 0:
-                executable = is_executable_content(data[:4])
-            offset += len(data)
-            final = offset >= size
-            if final:
-                _expect_eof(stream, source)
-            crc = zlib.crc32(data, crc)
-            sha.update(data)
-            if self.method == STORED:
-                yield _Data(data)
-            else:
-                yield _Data(self._chunk(data, tail, final))
-                tail = data[-WINDOW_SIZE:]
-        yield _End(crc, sha.digest(), executable)
+    members: tuple[tuple[str, Source], ...]
+    cost: int
 
 
 def _open(source: Source) -> tuple[IO[bytes], int]:
@@ -231,32 +115,87 @@ def _read_exact(stream: IO[bytes], size: int, source: Source, final: bool = True
         remaining -= len(block)
     if final:
         _expect_eof(stream, source)
-    return b"".join(parts)
+    return parts[0] if len(parts) == 1 else b"".join(parts)
 
 
-def _consume(item: _Item, sink: Sink, method: int, records: list[RecordEntry]) -> None:
-    if isinstance(item, _Start):
-        sink.start_member(item.arcname, method, item.size)
-    elif isinstance(item, _Data):
-        data = _resolve(item.result)
-        assert isinstance(data, bytes)
-        sink.write_data(data)
-    elif isinstance(item, _End):
-        records.append(sink.finish_member(item.crc32, item.sha256, item.executable))
-    else:
-        payloads = _resolve(item.result)
-        assert isinstance(payloads, list)
-        for member, payload in zip(item.members, payloads):
-            whole = CompressedMember(
+def _encode(task: _Task, level: int) -> list[CompressedMember]:
+    """Reads, checksums and compresses a task's members (in a worker thread)."""
+    method = method_for_level(level)
+    encoded = []
+    for _, source in task.members:
+        stream, size = _open(source)
+        with stream:
+            raw = _read_exact(stream, size, source)
+        payload = compress_member(raw, level)
+        encoded.append(
+            CompressedMember(
                 method=method,
-                crc32=member.crc32,
+                crc32=zlib.crc32(raw),
                 compressed_size=len(payload),
-                file_size=member.size,
-                sha256=member.sha256,
-                executable=member.executable,
+                file_size=size,
+                sha256=hashlib.sha256(raw).digest(),
+                executable=is_executable_content(raw[:4]),
                 data=payload,
             )
-            records.append(sink.write_compressed(member.arcname, whole))
+        )
+        del raw
+    return encoded
+
+
+def _plan(members: Sequence[tuple[str, Source]]) -> list[_Task]:
+    """Groups members into tasks, in archive order."""
+    tasks: list[_Task] = []
+    batch: list[tuple[str, Source]] = []
+    batch_bytes = 0
+    for arcname, source in members:
+        size = _size_hint(source)
+        if size > _SMALL_BYTES:
+            tasks.append(_Task(((arcname, source),), size))
+            continue
+        batch.append((arcname, source))
+        batch_bytes += size
+        if batch_bytes >= _BATCH_BYTES or len(batch) >= _BATCH_FILES:
+            tasks.append(_Task(tuple(batch), batch_bytes))
+            batch, batch_bytes = [], 0
+    if batch:
+        tasks.append(_Task(tuple(batch), batch_bytes))
+    return tasks
+
+
+def _start_order(tasks: Sequence[_Task]) -> list[int]:
+    """Task indexes in the order to start them: large ones first, largest first."""
+    return sorted(
+        range(len(tasks)),
+        key=lambda i: (-tasks[i].cost, i) if tasks[i].cost >= _EARLY_BYTES else (0, i),
+    )
+
+
+def _write_task(
+    sink: Sink, task: _Task, encoded: Sequence[CompressedMember], records: list[RecordEntry]
+) -> None:
+    for (arcname, _), member in zip(task.members, encoded):
+        records.append(sink.write_compressed(arcname, member))
+
+
+def _write_stored(sink: Sink, arcname: str, source: Source) -> RecordEntry:
+    """Streams one member uncompressed, in bounded pieces."""
+    stream, size = _open(source)
+    with stream:
+        sink.start_member(arcname, STORED, size)
+        crc = 0
+        sha = hashlib.sha256()
+        executable = False
+        offset = 0
+        while offset < size:
+            piece = _read_exact(stream, min(_PIECE_BYTES, size - offset), source, final=False)
+            if offset == 0:
+                executable = is_executable_content(piece[:4])
+            offset += len(piece)
+            crc = zlib.crc32(piece, crc)
+            sha.update(piece)
+            sink.write_data(piece)
+        _expect_eof(stream, source)
+    return sink.finish_member(crc, sha.digest(), executable)
 
 
 def default_jobs() -> int:
@@ -271,17 +210,20 @@ def write_members(
     jobs: int | None = None,
     *,
     min_parallel_bytes: int = PARALLEL_MIN_BYTES,
+    window_bytes: int = WINDOW_BYTES,
 ) -> list[RecordEntry]:
     """Encodes and writes ``members`` to ``sink`` in the order given.
 
-    The output bytes are the same for every ``jobs`` value.
+    The output bytes are the same for every ``jobs`` and ``window_bytes``.
 
     Args:
         sink: Where members go, e.g. a ``ZipWriter``.
         members: ``(arcname, source)`` pairs in archive order.
         level: Compression level 0-9 (0 stores).
-        jobs: Worker processes; ``None`` means one per CPU, 1 runs in-process.
-        min_parallel_bytes: Less input than this is compressed in-process.
+        jobs: Worker threads; ``None`` means one per CPU, 1 runs in this thread.
+        min_parallel_bytes: Less input than this is compressed in this thread.
+        window_bytes: Raw bytes that may be read or held beyond the largest
+            member while earlier members are still being compressed.
 
     Returns:
         The RECORD entries of the written members.
@@ -290,25 +232,50 @@ def write_members(
     jobs = default_jobs() if jobs is None else jobs
     if jobs < 1:
         raise WheelError(f"--jobs must be at least 1, got {jobs}")
-    total = sum(_size_hint(source) for _, source in members) if jobs > 1 else 0
-    parallel = jobs > 1 and method != STORED and total >= min_parallel_bytes
     records: list[RecordEntry] = []
-    if not parallel:
-        for item in _Producer(level, None).items(members):
-            _consume(item, sink, method, records)
+    if method == STORED:
+        for arcname, source in members:
+            records.append(_write_stored(sink, arcname, source))
         return records
-    in_flight = min(2 * jobs, _MAX_IN_FLIGHT)
-    with ProcessPoolExecutor(max_workers=jobs) as executor:
-        pending: deque[_Item] = deque()
+    tasks = _plan(members)
+    total = sum(task.cost for task in tasks)
+    if jobs == 1 or len(tasks) < 2 or total < min_parallel_bytes:
+        for task in tasks:
+            _write_task(sink, task, _encode(task, level), records)
+        return records
+    budget = max(task.cost for task in tasks) + window_bytes
+    order = _start_order(tasks)
+    with ThreadPoolExecutor(max_workers=jobs, thread_name_prefix="deflate") as executor:
+        running: dict[int, Future[list[CompressedMember]]] = {}
+        started: set[int] = set()
+        in_flight = 0
+        cursor = 0
+
+        def start(index: int) -> None:
+            nonlocal in_flight
+            running[index] = executor.submit(_encode, tasks[index], level)
+            started.add(index)
+            in_flight += tasks[index].cost
+
         try:
-            for item in _Producer(level, executor).items(members):
-                pending.append(item)
-                while len(pending) > in_flight:
-                    _consume(pending.popleft(), sink, method, records)
-            while pending:
-                _consume(pending.popleft(), sink, method, records)
+            for index, task in enumerate(tasks):
+                while cursor < len(order):
+                    candidate = order[cursor]
+                    if candidate in started:
+                        cursor += 1
+                        continue
+                    if running and in_flight + tasks[candidate].cost > budget:
+                        break
+                    start(candidate)
+                    cursor += 1
+                if index not in started:
+                    start(index)
+                encoded = running.pop(index).result()
+                in_flight -= task.cost
+                _write_task(sink, task, encoded, records)
         except BaseException:
-            executor.shutdown(wait=True, cancel_futures=True)
+            for future in running.values():
+                future.cancel()
             raise
     return records
 
@@ -359,7 +326,7 @@ def compress_file(
     Args:
         src: A file path or a ``Source``.
         level: Compression level 0-9.
-        jobs: Worker processes for large files (1 runs in-process).
+        jobs: Worker threads (one member is always one task).
         dest_dir: Directory for the payload file (default: the temp dir).
 
     Returns:

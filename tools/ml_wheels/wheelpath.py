@@ -30,11 +30,16 @@ MAX_COMPONENT_BYTES = 255
 """ext4, XFS, btrfs, APFS and NTFS limit one path component to 255 bytes (or UTF-16 units)."""
 
 _DRIVE_RE = re.compile(r"[A-Za-z]:", re.ASCII)
+# Printable ASCII but the backslash: no character of it is forbidden, and it
+# is always in normal form C (the common case, checked without unicodedata).
+_PLAIN_ASCII_RE = re.compile(r"[\x20-\x5b\x5d-\x7e]*")
 # Cc: C0/C1 controls and DEL; Cs: lone surrogates; Zl/Zp: U+2028, U+2029.
 _FORBIDDEN_CATEGORIES = frozenset({"Cc", "Cs", "Zl", "Zp"})
 
 
 def _forbidden_character(path: str) -> str:
+    if _PLAIN_ASCII_RE.fullmatch(path):
+        return ""
     for char in path:
         if char == "\\":
             return "contains a backslash; use '/'"
@@ -82,7 +87,7 @@ def path_problem(path: str) -> str:
         return "has a '..' component, which would escape the install directory"
     if any(part in ("", ".") for part in parts):
         return "has an empty or '.' component; use a normalized relative path"
-    if unicodedata.normalize("NFC", path) != path:
+    if not path.isascii() and unicodedata.normalize("NFC", path) != path:
         return (
             f"is not in Unicode normal form C (it has {_denormal_character(path)}), so "
             "installers and file systems that normalize names would write another path "

@@ -46,6 +46,10 @@ _FLAG_UTF8 = 0x0800
 _S_IFREG = 0o100000
 
 
+# Payloads at least this large are copied by the kernel (copy_file_range).
+_KERNEL_COPY_MIN = 1 << 16
+# Payload files (compression bundles) kept open at once by one writer.
+_MAX_OPEN_SOURCES = 64
 _SHARED_LIB_RE = re.compile(r"(\.so(\.[0-9]+)*|\.dylib|\.pyd|\.dll)$", re.IGNORECASE)
 _SCRIPTS_RE = re.compile(r"^[^/]+\.data/scripts/")
 _EXEC_MAGIC = (
@@ -64,7 +68,7 @@ class CompressedMember:
     Exactly one of ``data`` and ``path`` holds the encoded payload.
 
     Attributes:
-        method: 0 (stored) or 8 (deflate, canonical chunked encoding).
+        method: 0 (stored) or 8 (deflate, the canonical encoding of ``ml_wheels.deflate``).
         crc32: CRC-32 of the uncompressed content.
         compressed_size: Length of the encoded payload.
         file_size: Uncompressed size.
@@ -81,7 +85,7 @@ class CompressedMember:
     file_size: int
     sha256: bytes
     executable: bool = False
-    data: bytes | None = None
+    data: bytes | bytearray | None = None
     path: str | None = None
     offset: int = 0
 
@@ -163,27 +167,45 @@ class ZipWriter:
         self._names: set[bytes] = set()
         self._open: _Central | None = None
         self._open_written = 0
+        self._sources: dict[str, int] = {}
         self.records: list[RecordEntry] = []
 
     def _write(self, data: bytes) -> None:
         self._fp.write(data)
         self._pos += len(data)
 
-    def _copy_range(self, src: IO[bytes], offset: int, size: int) -> int:
-        """Appends ``size`` bytes of ``src`` from ``offset``; returns how many were there.
+    def _close_sources(self) -> None:
+        for fd in self._sources.values():
+            os.close(fd)
+        self._sources.clear()
 
-        Assembling a wheel from compression bundles is mostly this copy, so it
-        goes through the kernel (copy_file_range) when both sides are files.
+    def _source_fd(self, path: str) -> int:
+        """A read descriptor of a payload file, opened once per writer."""
+        fd = self._sources.get(path)
+        if fd is None:
+            if len(self._sources) >= _MAX_OPEN_SOURCES:
+                self._close_sources()
+            fd = os.open(path, os.O_RDONLY | getattr(os, "O_CLOEXEC", 0))
+            self._sources[path] = fd
+        return fd
+
+    def _copy_range(self, src: int, offset: int, size: int) -> int:
+        """Appends ``size`` bytes of the file ``src`` from ``offset``; returns how many were there.
+
+        Assembling a wheel from compression bundles is mostly this copy: a
+        large payload goes through the kernel (copy_file_range) when both
+        sides are files, a small one is read with one pread and buffered
+        (flushing the writer around thousands of tiny copies costs more).
         """
         copied = 0
         copy_file_range = getattr(os, "copy_file_range", None)
-        if copy_file_range is not None:
+        if copy_file_range is not None and size >= _KERNEL_COPY_MIN:
             try:
                 self._fp.flush()
                 dst = self._fp.fileno()
                 start = self._fp.tell()
                 while copied < size:
-                    n = copy_file_range(src.fileno(), dst, size - copied, offset + copied)
+                    n = copy_file_range(src, dst, size - copied, offset + copied)
                     if n == 0:
                         break
                     copied += n
@@ -194,9 +216,8 @@ class ZipWriter:
             except (OSError, io.UnsupportedOperation, AttributeError):
                 if copied:
                     raise
-        src.seek(offset)
         while copied < size:
-            block = src.read(min(1 << 20, size - copied))
+            block = os.pread(src, min(1 << 20, size - copied), offset + copied)
             if not block:
                 break
             self._write(block)
@@ -324,8 +345,8 @@ class ZipWriter:
                 raise ValueError(f"{arcname}: payload length does not match compressed_size")
             self._write(member.data)
         elif member.path is not None:
-            with open(member.path, "rb") as src:
-                copied = self._copy_range(src, member.offset, member.compressed_size)
+            src = self._source_fd(member.path)
+            copied = self._copy_range(src, member.offset, member.compressed_size)
             if copied != member.compressed_size:
                 raise WheelError(
                     f"compressed payload {member.path} for {arcname!r} has {copied} bytes, "
@@ -373,6 +394,7 @@ class ZipWriter:
         """Writes the central directory and the end records."""
         if self._open is not None:
             raise RuntimeError("a member is still open")
+        self._close_sources()
         cd_offset = self._pos
         for entry in self._central:
             self._write(self._central_record(entry))

@@ -113,7 +113,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="deflate level 0-9 of the repaired wheel (default: 6)",
     )
     parser.add_argument(
-        "--jobs", type=positive_int, default=None, metavar="N", help="compression processes"
+        "--jobs", type=positive_int, default=None, metavar="N", help="compression threads"
     )
     parser.add_argument(
         "--report", metavar="JSON", help="write what was grafted from where, and patched"
