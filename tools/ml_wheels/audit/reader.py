@@ -19,12 +19,13 @@ import multiprocessing
 import os
 import stat
 import struct
+import tempfile
 import zipfile
 import zlib
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
-from typing import Optional, Union
+from typing import IO, Optional, Union
 
 from ml_wheels.audit.elf import ElfFacts, ElfReadError, looks_like_elf, read_elf_facts
 from ml_wheels.errors import WheelError
@@ -55,6 +56,12 @@ _MAX_RATIO = 16
 _RECORD_FILES = ("RECORD", "RECORD.jws", "RECORD.p7s")
 # Below this many bytes of ELF files, a process pool costs more than it saves.
 _POOL_MIN_BYTES = 8 << 20
+# Deflated members larger than this are inflated into an unnamed temporary
+# file and mapped, not held in memory: the ELF parser touches only the
+# headers and tables it reads, so a 434 MB library costs tens of MB of RSS.
+SPILL_BYTES = 32 << 20
+# Compressed bytes fed to the inflater per step when spilling.
+_SPILL_STEP = 1 << 20
 
 
 def default_jobs() -> int:
@@ -329,6 +336,111 @@ class WheelArchive:
             )
         return data
 
+    @contextlib.contextmanager
+    def open_data(
+        self, member: Member, *, spill_bytes: int = SPILL_BYTES
+    ) -> Iterator[Union[bytes, memoryview]]:
+        """The whole member, as ``read`` gives it, for the ``with`` block only.
+
+        A deflated member larger than ``spill_bytes`` is inflated in bounded
+        steps into an unnamed temporary file that is mapped read-only, so
+        memory holds only the pages the caller touches; the map and the file
+        are gone when the block ends. The checks and errors are ``read``'s.
+        """
+        if member.compress_type == zipfile.ZIP_STORED or member.file_size <= spill_bytes:
+            data = self.read(member)
+            try:
+                yield data
+            finally:
+                if isinstance(data, memoryview):
+                    data.release()
+            return
+        with tempfile.TemporaryFile(prefix="ml_wheels_audit_") as spill:
+            self._inflate_into(member, spill)
+            with mmap.mmap(spill.fileno(), 0, access=mmap.ACCESS_READ) as mapped:
+                view = memoryview(mapped)
+                try:
+                    yield view
+                finally:
+                    view.release()
+
+    def _inflate_into(
+        self,
+        member: Member,
+        out: IO[bytes],
+        *,
+        in_step: int = _SPILL_STEP,
+        out_step: int = 4 * _SPILL_STEP,
+    ) -> None:
+        """Inflates a deflated member into ``out`` with ``read``'s checks.
+
+        Args:
+          member: a deflated member.
+          out: where the inflated bytes go.
+          in_step: compressed bytes fed to the inflater at a time.
+          out_step: most inflated bytes taken from the inflater at a time.
+
+        Raises:
+          WheelError: the member is encrypted, truncated, corrupt, or does not
+            inflate to its declared size (the same messages as ``read``).
+        """
+        self._check_encrypted(member)
+        start = self._data_offset(member)
+        end = start + member.compress_size
+        if end > len(self._map):
+            raise WheelError(f"{self.path}: {member.name}: data is truncated")
+        size = member.file_size
+        if size > _RATIO_FREE_BYTES and size > _MAX_RATIO * member.compress_size:
+            raise WheelError(
+                f"{self.path}: {shown_path(member.name)} declares {size} bytes from "
+                f"{member.compress_size} compressed bytes (more than {_MAX_RATIO}:1), as a zip "
+                "bomb does; if it is a real file, store it uncompressed"
+            )
+        inflater = zlib.decompressobj(-15)
+        written = 0
+        view = memoryview(self._map)
+        try:
+            position = start
+            pending: Union[bytes, memoryview] = b""
+            # Whether the last call stopped at its output limit: zlib may then
+            # hold output (and the end of the stream) in its state after
+            # taking all the input, so one more call without input is needed.
+            full = False
+            while not inflater.eof and written <= size:
+                if not pending:
+                    if position < end:
+                        step = min(in_step, end - position)
+                        pending = view[position : position + step]
+                        position += step
+                    elif not full:
+                        break
+                # Bounded output per call: one byte past the declared size stops it.
+                limit = min(out_step, size + 1 - written)
+                piece = inflater.decompress(pending, limit)
+                full = len(piece) == limit
+                pending = inflater.unconsumed_tail
+                out.write(piece)
+                written += len(piece)
+        except zlib.error as e:
+            raise WheelError(f"{self.path}: {member.name}: corrupt data ({e})") from e
+        finally:
+            view.release()
+        if written > size:
+            raise WheelError(
+                f"{self.path}: {member.name}: inflates past the {member.file_size} bytes the "
+                "archive declares (a corrupt member or a zip bomb); rebuild the wheel"
+            )
+        if not inflater.eof:
+            raise WheelError(
+                f"{self.path}: {member.name}: corrupt data (the deflate stream ends early)"
+            )
+        if written != size:
+            raise WheelError(
+                f"{self.path}: {member.name}: inflates to {written} bytes, "
+                f"the archive says {member.file_size}"
+            )
+        out.flush()
+
     def read_bytes(self, member: Member) -> bytes:
         data = self.read(member)
         return data if isinstance(data, bytes) else bytes(data)
@@ -352,12 +464,8 @@ def _parse(
     """Facts of one member, None when it is not ELF, or an error message that
     starts with the wheel's path (as the reader's own WheelErrors do)."""
     try:
-        data = archive.read(member)
-        try:
+        with archive.open_data(member) as data:
             return read_elf_facts(data, member.name, blacklist=blacklist)
-        finally:
-            if isinstance(data, memoryview):
-                data.release()
     except ElfReadError as e:
         return f"{archive.path}: {member.name}: cannot read this ELF file: {e}"
     except WheelError as e:
