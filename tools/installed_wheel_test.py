@@ -31,15 +31,36 @@ def _run(what: str, command: list[str], env: dict[str, str], cwd: str) -> None:
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
-    parser = argparse.ArgumentParser(prog="installed_wheel_test")
-    parser.add_argument("--label", required=True)
+    parser = argparse.ArgumentParser(
+        prog="installed_wheel_test",
+        description="Installs a wheel into a fresh venv of this interpreter and runs tests there.",
+    )
+    parser.add_argument(
+        "--label", required=True, help="the test's label, named in every error message"
+    )
     parser.add_argument("--python", required=True, help="the interpreter's repository")
     parser.add_argument("--python-version", required=True, help="X.Y it must be")
-    parser.add_argument("--wheel", required=True)
-    parser.add_argument("--dep", action="append", default=[])
-    parser.add_argument("--src", action="append", default=[])
-    parser.add_argument("--main", default="")
-    parser.add_argument("args", nargs="*")
+    parser.add_argument("--wheel", required=True, help="the wheel to pip install (no index)")
+    parser.add_argument(
+        "--dep",
+        action="append",
+        default=[],
+        metavar="WHEEL",
+        help="another wheel installed beside it (repeatable)",
+    )
+    parser.add_argument(
+        "--src",
+        action="append",
+        default=[],
+        metavar="FILE",
+        help="a test file, copied into the empty run directory (repeatable)",
+    )
+    parser.add_argument(
+        "--main",
+        default="",
+        help="the test file to run as a script (default: pytest over the src files)",
+    )
+    parser.add_argument("args", nargs="*", help="arguments passed to the test")
     args = parser.parse_args(argv)
 
     actual = f"{sys.version_info[0]}.{sys.version_info[1]}"
