@@ -69,6 +69,13 @@ def test_another_deflate_version_is_refused(monkeypatch):
         compress_bytes(b"abc", 6)
 
 
+DIST_INFO_FILES = (
+    "big-1.0.dist-info/METADATA",
+    "big-1.0.dist-info/WHEEL",
+    "big-1.0.dist-info/RECORD",
+)
+
+
 def _wheel(tmp_path, name, payload, jobs, level=6):
     out = tmp_path / name
     write_wheel(
@@ -99,6 +106,9 @@ def test_parallel_output_is_byte_identical(tmp_path):
         small.write_text(f"X = {i}\n" * (i % 7))
         payload[f"{'amz'[i % 3]}/s{i}.py"] = FileSource(str(small))
     serial = _wheel(tmp_path, "serial.whl", payload, jobs=1)
+    with zipfile.ZipFile(serial) as zf:
+        # Archive order is the canonical order, large members included.
+        assert zf.namelist() == canonical_order([*payload, *DIST_INFO_FILES], "big-1.0.dist-info")
     for jobs in (2, 3, 8):
         parallel = _wheel(tmp_path, f"parallel{jobs}.whl", payload, jobs=jobs)
         assert sha256_file(serial) == sha256_file(parallel), jobs

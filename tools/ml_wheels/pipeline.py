@@ -15,8 +15,11 @@ streamed in fixed pieces instead.
 from __future__ import annotations
 
 import hashlib
+import io
+import mmap
 import os
 import tempfile
+import threading
 import zlib
 from collections.abc import Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -118,6 +121,10 @@ def _read_exact(stream: IO[bytes], size: int, source: Source, final: bool = True
     return parts[0] if len(parts) == 1 else b"".join(parts)
 
 
+def _checksums(raw: bytes | mmap.mmap, out: list[tuple[int, bytes]]) -> None:
+    out.append((zlib.crc32(raw), hashlib.sha256(raw).digest()))
+
+
 def _encode(task: _Task, level: int) -> list[CompressedMember]:
     """Reads, checksums and compresses a task's members (in a worker thread)."""
     method = method_for_level(level)
@@ -125,21 +132,48 @@ def _encode(task: _Task, level: int) -> list[CompressedMember]:
     for _, source in task.members:
         stream, size = _open(source)
         with stream:
-            raw = _read_exact(stream, size, source)
-        payload = compress_member(raw, level)
+            if size >= _EARLY_BYTES and isinstance(stream, io.BufferedReader):
+                # A large plain file is mapped, not copied: the compressor,
+                # CRC-32 and sha256 read the page cache directly.
+                raw = _mapped(stream, size, source)
+            else:
+                raw = _read_exact(stream, size, source)
+        sums: list[tuple[int, bytes]] = []
+        if size >= _EARLY_BYTES:
+            # The largest member is the critical path: its checksums run
+            # beside its compression (both release the GIL).
+            hasher = threading.Thread(target=_checksums, args=(raw, sums), name="checksums")
+            hasher.start()
+            payload = compress_member(raw, level)
+            hasher.join()
+        else:
+            payload = compress_member(raw, level)
+            _checksums(raw, sums)
+        ((crc32, sha256),) = sums
         encoded.append(
             CompressedMember(
                 method=method,
-                crc32=zlib.crc32(raw),
+                crc32=crc32,
                 compressed_size=len(payload),
                 file_size=size,
-                sha256=hashlib.sha256(raw).digest(),
+                sha256=sha256,
                 executable=is_executable_content(raw[:4]),
                 data=payload,
             )
         )
+        if isinstance(raw, mmap.mmap):
+            raw.close()
         del raw
     return encoded
+
+
+def _mapped(stream: io.BufferedReader, size: int, source: Source) -> mmap.mmap:
+    """Maps an open file of ``size`` bytes read-only."""
+    mapped = mmap.mmap(stream.fileno(), 0, access=mmap.ACCESS_READ)
+    if len(mapped) != size:
+        mapped.close()
+        raise _changed(source)
+    return mapped
 
 
 def _plan(members: Sequence[tuple[str, Source]]) -> list[_Task]:
@@ -150,6 +184,9 @@ def _plan(members: Sequence[tuple[str, Source]]) -> list[_Task]:
     for arcname, source in members:
         size = _size_hint(source)
         if size > _SMALL_BYTES:
+            if batch:  # the members before it stay before it
+                tasks.append(_Task(tuple(batch), batch_bytes))
+                batch, batch_bytes = [], 0
             tasks.append(_Task(((arcname, source),), size))
             continue
         batch.append((arcname, source))
