@@ -12,7 +12,9 @@ compare only ratios from one run.
     .venv/bin/python benchmarks/bench_wheels.py --only write,audit --repeat 1
 
 Needs the test virtualenv (scripts/setup.sh): wheel, build, setuptools,
-auditwheel; `unzip`; Bazel via scripts/bazel for the incremental run.
+auditwheel, deflate; `unzip`; Bazel via scripts/bazel for the Bazel runs. The
+`deflate` group also times zlib-ng and ISA-L when `zlib-ng` / `isal` are
+installed (not part of the test virtualenv).
 """
 
 from __future__ import annotations
@@ -20,7 +22,6 @@ from __future__ import annotations
 import argparse
 import hashlib
 import os
-import resource
 import shutil
 import statistics
 import subprocess
@@ -75,11 +76,14 @@ def timed(
 
 
 def sh(
-    *args: str, cwd: Path | None = None, env: dict[str, str] | None = None
+    *args: str,
+    cwd: Path | None = None,
+    env: dict[str, str] | None = None,
+    ok: tuple[int, ...] = (0,),
 ) -> subprocess.CompletedProcess:
-    """Runs a command, failing loudly with its output."""
+    """Runs a command, failing loudly with its output unless it exits with a code in ``ok``."""
     done = subprocess.run(args, cwd=cwd, env=env, capture_output=True, text=True, check=False)
-    if done.returncode:
+    if done.returncode not in ok:
         raise SystemExit(f"{' '.join(args)} failed:\n{done.stdout[-3000:]}\n{done.stderr[-3000:]}")
     return done
 
@@ -189,12 +193,74 @@ def setuptools_project(tree: Path, project: Path) -> None:
     )
 
 
+_MEASURE_RSS = """\
+import resource, subprocess, sys
+subprocess.run(sys.argv[1:], check=False, stdout=subprocess.DEVNULL)
+print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)
+"""
+
+
 def peak_rss_mb(command: list[str], env: dict[str, str] | None = None) -> float:
-    """Peak RSS (MB) of a command and its children, via a fresh child process."""
-    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    sh(*command, env=env)
-    after = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    return max(after, before) / 1024
+    """Peak RSS (MB) of the largest process of one command, measured by a fresh parent."""
+    out = sh(PY, "-c", _MEASURE_RSS, *command, env=env).stdout
+    return int(out.strip().splitlines()[-1]) / 1024
+
+
+# --- deflate libraries on the same tree ---------------------------------------------------
+
+
+def _compress_files(args: tuple[str, int, list[str]]) -> tuple[int, float]:
+    """Compresses each file whole with one library; returns (bytes out, seconds)."""
+    library, level, paths = args
+    if library == "zlib":
+
+        def encode(data: bytes) -> bytes:
+            comp = zlib.compressobj(level, zlib.DEFLATED, -15)
+            return comp.compress(data) + comp.flush()
+    elif library == "libdeflate":
+        import deflate
+
+        def encode(data: bytes) -> bytes:
+            return deflate.deflate_compress(data, level)
+    elif library == "zlib-ng":
+        from zlib_ng import zlib_ng
+
+        def encode(data: bytes) -> bytes:
+            comp = zlib_ng.compressobj(level, zlib_ng.DEFLATED, -15)
+            return comp.compress(data) + comp.flush()
+    else:
+        from isal import isal_zlib
+
+        def encode(data: bytes) -> bytes:
+            comp = isal_zlib.compressobj(level, isal_zlib.DEFLATED, -15)
+            return comp.compress(data) + comp.flush()
+
+    out = 0
+    start = time.perf_counter()
+    for path in paths:
+        with open(path, "rb") as f:
+            out += len(encode(f.read()))
+    return out, time.perf_counter() - start
+
+
+def deflate_options(files: list[Path]) -> list[tuple[str, float, int]]:
+    """Each library at each level over every file of the tree, whole members, one core."""
+    options = [("zlib", 6), ("libdeflate", 4), ("libdeflate", 5), ("libdeflate", 6),
+               ("libdeflate", 7), ("zlib-ng", 6), ("isal", 3)]  # fmt: skip
+    modules = {"zlib": "zlib", "libdeflate": "deflate", "zlib-ng": "zlib_ng", "isal": "isal"}
+    paths = [str(p) for p in files]
+    rows = []
+    for library, level in options:
+        try:
+            __import__(modules[library])
+        except ImportError:
+            print(f"  {library}-{level}: not installed (pip install {modules[library]})")
+            continue
+        with ProcessPoolExecutor(1) as pool:  # a fresh process: no cache or heap effects
+            size, seconds = pool.submit(_compress_files, (library, level, paths)).result()
+        print(f"  {library}-{level}: {seconds:.2f}s {size:,} B", flush=True)
+        rows.append((f"{library}-{level}", seconds, size))
+    return rows
 
 
 # --- in-Bazel incremental -----------------------------------------------------------------
@@ -269,8 +335,9 @@ def main() -> int:
     parser.add_argument("--repeat", type=int, default=3, help="runs per method (default 3)")
     parser.add_argument(
         "--only",
-        default="write,audit,unpack,bazel",
-        help="comma-separated groups: write, audit, unpack, bazel (default: all)",
+        default="write,deflate,audit,unpack,bazel",
+        help="comma-separated groups: write, deflate (libraries side by side), audit, unpack, "
+        "bazel (default: all)",
     )
     parser.add_argument(
         "--skip-slow-references", action="store_true", help="skip python -m build and auditwheel"
@@ -350,21 +417,27 @@ def main() -> int:
             ],
             env,
         )
+        largest = max(p.stat().st_size for p in files) / 1e6
         checks.append(
-            ("peak RSS of writing < 300 MB", rss < 300, f"{rss:.0f} MB (largest process)")
+            (
+                "peak RSS of writing <= largest member + 256 MiB window + 100 MB",
+                rss <= largest + 268 + 100,
+                f"{rss:.0f} MB (largest member {largest:.0f} MB)",
+            )
+        )
+        checks.append(
+            (
+                "wheel no larger than the torch wheel itself",
+                ours_size <= wheel.stat().st_size,
+                f"{ours_size:,} vs {wheel.stat().st_size:,} B",
+            )
         )
         zf_out = work / "zipfile.whl"
         results["zipfile"] = timed(
             "zipfile deflate-6 + RECORD, 1 thread", r, lambda: zipfile_single(tree, zf_out)
         )
         size_ratio = ours_size / zf_out.stat().st_size
-        checks.append(
-            (
-                "output within 0.1% of zipfile level-6 size",
-                abs(size_ratio - 1) <= 0.001,
-                f"{(size_ratio - 1) * 100:+.3f}%",
-            )
-        )
+        results["zipfile"].note += f" (ours {(size_ratio - 1) * 100:+.2f}%)"
         results["wheelpack"] = timed(
             "python -m wheel pack",
             r,
@@ -394,40 +467,45 @@ def main() -> int:
         ours_best = results["ours"].best
         checks.append(
             (
-                "write <= 1.2x the 2-core floor",
-                ours_best <= 1.2 * results["floor2"].best,
+                "write <= 0.45x the 2-core zlib-6 floor",
+                ours_best <= 0.45 * results["floor2"].best,
                 f"{ours_best / results['floor2'].best:.2f}x",
-            )
-        )
-        checks.append(
-            (
-                "write >= 1.8x faster than wheel pack",
-                results["wheelpack"].best >= 1.8 * ours_best,
-                f"{results['wheelpack'].best / ours_best:.2f}x",
             )
         )
         if "build" in results:
             checks.append(
                 (
-                    "write >= 3x faster than python -m build",
-                    results["build"].best >= 3 * ours_best,
+                    "write >= 5x faster than python -m build",
+                    results["build"].best >= 5 * ours_best,
                     f"{results['build'].best / ours_best:.2f}x",
                 )
+            )
+
+    if "deflate" in groups:
+        print("deflate libraries, each file whole, one core:")
+        for name, seconds, size in deflate_options(files):
+            results[f"deflate-{name}"] = Result(
+                f"deflate option {name} (whole files, 1 core)", [seconds], f"{size:,} B"
             )
 
     if "audit" in groups and (TOOLS / "audit_wheel.py").exists():
         ours_audit = timed(
             "rules_ml_wheels audit_wheel --json",
             r,
-            lambda: sh(PY, str(TOOLS / "audit_wheel.py"), "--json", str(wheel), env=env) and None,
+            lambda: (
+                sh(PY, str(TOOLS / "audit_wheel.py"), "--json", str(wheel), env=env, ok=(0, 1))
+                and None
+            ),
         )
         results["audit"] = ours_audit
+        audit_rss = peak_rss_mb([PY, str(TOOLS / "audit_wheel.py"), "--json", str(wheel)], env)
+        checks.append(("audit peak RSS < 300 MB", audit_rss < 300, f"{audit_rss:.0f} MB"))
         if not args.skip_slow_references:
             auditwheel = str(Path(PY).with_name("auditwheel"))
             results["auditwheel"] = timed(
                 "auditwheel show --json",
                 r,
-                lambda: sh(auditwheel, "show", "--json", str(wheel)) and None,
+                lambda: sh(auditwheel, "show", "--json", str(wheel), ok=(0, 1)) and None,
             )
             checks.append(
                 (
@@ -439,9 +517,11 @@ def main() -> int:
             import json
 
             ours_tag = json.loads(
-                sh(PY, str(TOOLS / "audit_wheel.py"), "--json", str(wheel), env=env).stdout
+                sh(
+                    PY, str(TOOLS / "audit_wheel.py"), "--json", str(wheel), env=env, ok=(0, 1)
+                ).stdout
             )["overall_tag"]
-            theirs_tag = json.loads(sh(auditwheel, "show", "--json", str(wheel)).stdout)[
+            theirs_tag = json.loads(sh(auditwheel, "show", "--json", str(wheel), ok=(0, 1)).stdout)[
                 "overall_tag"
             ]
             checks.append(
@@ -483,15 +563,36 @@ def main() -> int:
         )
         checks.append(
             (
-                "unpack no slower than unzip -q",
-                results["unpack"].best <= results["unzip"].best,
+                "unpack <= 0.5x unzip -q",
+                results["unpack"].best <= 0.5 * results["unzip"].best,
                 f"{results['unpack'].best / results['unzip'].best:.2f}x",
             )
         )
+        clean()
+        unpack_rss = peak_rss_mb(
+            [PY, str(TOOLS / "unpack_wheel.py"), str(wheel), "--output-dir", str(dest)], env
+        )
+        checks.append(("unpack peak RSS < 300 MB", unpack_rss < 300, f"{unpack_rss:.0f} MB"))
 
     if "bazel" in groups:
         cold, incremental, identical = bazel_incremental(tree, work, r)
         results["bazel_cold"], results["bazel_incr"] = cold, incremental
+        if "ours" not in results:
+            alone = work / "alone"
+            results["ours"] = timed(
+                "rules_ml_wheels pack_wheel (jobs 2)",
+                r,
+                lambda: sh(PY, str(TOOLS / "pack_wheel.py"), "dir", str(tree), "--dest-dir",
+                           str(alone), "--jobs", "2", env=env) and None,
+                setup=lambda: (shutil.rmtree(alone, ignore_errors=True), alone.mkdir()),
+            )  # fmt: skip
+        checks.append(
+            (
+                "Bazel cold build <= 1.25x the packer alone",
+                cold.best <= 1.25 * results["ours"].best,
+                f"{cold.best / results['ours'].best:.2f}x",
+            )
+        )
         checks.append(
             (
                 "Bazel rebuild after one .py edit <= 10% of cold",
