@@ -26,7 +26,7 @@ import zlib
 from collections.abc import Iterable, Iterator
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
-from typing import IO, Optional, Union
+from typing import IO, Any, Optional, Union
 
 from ml_wheels.audit.elf import ElfFacts, ElfReadError, looks_like_elf, read_elf_facts
 from ml_wheels.errors import WheelError
@@ -314,13 +314,29 @@ class WheelArchive:
         Inflating stops one byte past the declared size, so a member that
         inflates further (a zip bomb) costs no more memory than it declares.
         """
+        start, end = self._data_range(member)
+        if member.compress_type == zipfile.ZIP_STORED:
+            return memoryview(self._map)[start:end]
+        self._check_ratio(member)
+        inflater = zlib.decompressobj(-15)
+        try:
+            data = inflater.decompress(memoryview(self._map)[start:end], member.file_size + 1)
+        except zlib.error as e:
+            raise WheelError(f"{self.path}: {member.name}: corrupt data ({e})") from e
+        self._check_inflated(member, inflater, len(data))
+        return data
+
+    def _data_range(self, member: Member) -> tuple[int, int]:
+        """Where a member's data lies in the archive, after the header checks."""
         self._check_encrypted(member)
         start = self._data_offset(member)
         end = start + member.compress_size
         if end > len(self._map):
             raise WheelError(f"{self.path}: {member.name}: data is truncated")
-        if member.compress_type == zipfile.ZIP_STORED:
-            return memoryview(self._map)[start:end]
+        return start, end
+
+    def _check_ratio(self, member: Member) -> None:
+        """Refuses a deflated member that declares more than a bomb could hide."""
         size = member.file_size
         if size > _RATIO_FREE_BYTES and size > _MAX_RATIO * member.compress_size:
             raise WheelError(
@@ -328,12 +344,10 @@ class WheelArchive:
                 f"{member.compress_size} compressed bytes (more than {_MAX_RATIO}:1), as a zip "
                 "bomb does; if it is a real file, store it uncompressed"
             )
-        inflater = zlib.decompressobj(-15)
-        try:
-            data = inflater.decompress(memoryview(self._map)[start:end], member.file_size + 1)
-        except zlib.error as e:
-            raise WheelError(f"{self.path}: {member.name}: corrupt data ({e})") from e
-        if len(data) > member.file_size:
+
+    def _check_inflated(self, member: Member, inflater: Any, inflated: int) -> None:
+        """Checks that a member inflated to exactly its declared size, to its end."""
+        if inflated > member.file_size:
             raise WheelError(
                 f"{self.path}: {member.name}: inflates past the {member.file_size} bytes the "
                 "archive declares (a corrupt member or a zip bomb); rebuild the wheel"
@@ -342,12 +356,11 @@ class WheelArchive:
             raise WheelError(
                 f"{self.path}: {member.name}: corrupt data (the deflate stream ends early)"
             )
-        if len(data) != member.file_size:
+        if inflated != member.file_size:
             raise WheelError(
-                f"{self.path}: {member.name}: inflates to {len(data)} bytes, "
+                f"{self.path}: {member.name}: inflates to {inflated} bytes, "
                 f"the archive says {member.file_size}"
             )
-        return data
 
     @contextlib.contextmanager
     def open_data(
@@ -416,18 +429,9 @@ class WheelArchive:
           WheelError: the member is encrypted, truncated, corrupt, or does not
             inflate to its declared size (the same messages as ``read``).
         """
-        self._check_encrypted(member)
-        start = self._data_offset(member)
-        end = start + member.compress_size
-        if end > len(self._map):
-            raise WheelError(f"{self.path}: {member.name}: data is truncated")
+        start, end = self._data_range(member)
+        self._check_ratio(member)
         size = member.file_size
-        if size > _RATIO_FREE_BYTES and size > _MAX_RATIO * member.compress_size:
-            raise WheelError(
-                f"{self.path}: {shown_path(member.name)} declares {size} bytes from "
-                f"{member.compress_size} compressed bytes (more than {_MAX_RATIO}:1), as a zip "
-                "bomb does; if it is a real file, store it uncompressed"
-            )
         inflater = zlib.decompressobj(-15)
         written = 0
         view = memoryview(self._map)
@@ -457,20 +461,7 @@ class WheelArchive:
             raise WheelError(f"{self.path}: {member.name}: corrupt data ({e})") from e
         finally:
             view.release()
-        if written > size:
-            raise WheelError(
-                f"{self.path}: {member.name}: inflates past the {member.file_size} bytes the "
-                "archive declares (a corrupt member or a zip bomb); rebuild the wheel"
-            )
-        if not inflater.eof:
-            raise WheelError(
-                f"{self.path}: {member.name}: corrupt data (the deflate stream ends early)"
-            )
-        if written != size:
-            raise WheelError(
-                f"{self.path}: {member.name}: inflates to {written} bytes, "
-                f"the archive says {member.file_size}"
-            )
+        self._check_inflated(member, inflater, written)
         out.flush()
 
     def read_bytes(self, member: Member) -> bytes:
