@@ -3,12 +3,13 @@
 `pack_wheel` compresses every member with libdeflate (`ml_wheels.deflate`).
 The PyPI project `deflate` ships it as a CPython extension per CPU and
 interpreter ABI. One repository per execution CPU merges that CPU's wheels
-into one `deflate` package: the extension files differ by suffix
-(`_deflate.cpython-310-<arch>-linux-gnu.so`, `_deflate.abi3.so`,
-`_deflate.cpython-314t-<arch>-linux-gnu.so`), so the helper interpreter
-imports the one built for it, whichever hermetic Python it is (3.10 and
-later, and free-threaded 3.14). Only the execution platform's repository is
-fetched. Pinned by sha256 like the helpers' lock; the bytes of every wheel
+into one `deflate` package (the extension files differ by suffix:
+`_deflate.cpython-310-<arch>-linux-gnu.so`, `_deflate.abi3.so`,
+`_deflate.cpython-314t-<arch>-linux-gnu.so`). The writer loads libdeflate
+from the one built for its interpreter (else the abi3 one) through ctypes,
+without initialising it as a Python module, so every helper interpreter
+works, free-threaded 3.13 included. Only the execution platform's
+repository is fetched. Pinned by sha256 like the helpers' lock; the bytes of every wheel
 written depend on this version, so it changes only together with the
 version `ml_wheels.deflate.DEFLATE_VERSION` checks.
 `--repo_env=ML_WHEELS_WHEELHOUSE=DIR` (or `wheelhouse`) takes the wheels

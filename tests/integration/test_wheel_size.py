@@ -110,13 +110,13 @@ def test_over_budget_fails_saying_by_how_much_with_growth(bazel, wheel, infos, a
     log = _test_log(bazel, "//:over_budget_test")
     size = wheel.stat().st_size
     unpacked = sum(info.file_size for info in infos)
-    size_limit = int(0.05 * MiB)
+    size_limit = int(0.02 * MiB)
     unpacked_limit = int(0.25 * MiB)
     assert size > size_limit and unpacked > unpacked_limit
     over_size, over_unpacked = size - size_limit, unpacked - unpacked_limit
     assert f"FAIL: {wheel.name} is over its size budget (//:over_budget_test):" in log
     assert (
-        f"  wheel file: {_mib(size)} ({size:,} bytes), over max_size_mib = 0.05 by "
+        f"  wheel file: {_mib(size)} ({size:,} bytes), over max_size_mib = 0.02 by "
         f"{_mib(over_size)} ({over_size:,} bytes, {100 * over_size / size_limit:.1f}%)" in log
     )
     assert (

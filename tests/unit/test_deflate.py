@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import mmap
 import random
+import shutil
 import zipfile
 import zlib
+from pathlib import Path
 
 import pytest
 
-from ml_wheels.deflate import DEFLATE_VERSION, compress_bytes, libdeflate
+from ml_wheels.deflate import DEFLATE_VERSION, compress_bytes, compress_member, load_libdeflate
 from ml_wheels.errors import WheelError
 from ml_wheels.pack import write_wheel
 from ml_wheels.pipeline import compress_file, write_members
@@ -62,11 +65,31 @@ def test_no_larger_than_zlib_at_the_same_level(level):
     assert ours <= plain, (ours, plain)
 
 
-def test_another_deflate_version_is_refused(monkeypatch):
-    module = libdeflate()
-    monkeypatch.setattr(module, "__version__", "0.0.1")
+def test_another_deflate_version_is_refused(tmp_path):
+    import deflate
+
+    site = tmp_path / "site"
+    shutil.copytree(Path(deflate.__file__).parent, site / "deflate")
+    (site / "deflate-0.0.1.dist-info").mkdir()
+    (site / "deflate-0.0.1.dist-info" / "METADATA").write_text("Name: deflate\nVersion: 0.0.1\n")
     with pytest.raises(WheelError, match=f"pinned to deflate=={DEFLATE_VERSION}.*found 0.0.1"):
-        compress_bytes(b"abc", 6)
+        load_libdeflate(str(site / "deflate"))
+
+
+@pytest.mark.parametrize("kind", ["bytes", "bytearray", "mmap"])
+def test_every_input_buffer_encodes_the_same(tmp_path, kind):
+    data = compressible_text(3 * MIB + 5)
+    path = tmp_path / "in"
+    path.write_bytes(data)
+    if kind == "bytes":
+        buffer = data
+    elif kind == "bytearray":
+        buffer = bytearray(data)
+    else:
+        f = open(path, "rb")  # noqa: SIM115 - closed below
+        buffer = mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_COPY)
+    assert bytes(compress_member(buffer, 6)) == reference_encoding(data, 6)
+    assert buffer[:100] == data[:100]
 
 
 DIST_INFO_FILES = (

@@ -169,7 +169,8 @@ def _encode(task: _Task, level: int) -> list[CompressedMember]:
 
 def _mapped(stream: io.BufferedReader, size: int, source: Source) -> mmap.mmap:
     """Maps an open file of ``size`` bytes read-only."""
-    mapped = mmap.mmap(stream.fileno(), 0, access=mmap.ACCESS_READ)
+    # Copy-on-write: writable for ctypes, never written, so nothing is copied.
+    mapped = mmap.mmap(stream.fileno(), 0, access=mmap.ACCESS_COPY)
     if len(mapped) != size:
         mapped.close()
         raise _changed(source)

@@ -85,7 +85,7 @@ class CompressedMember:
     file_size: int
     sha256: bytes
     executable: bool = False
-    data: bytes | bytearray | None = None
+    data: bytes | bytearray | memoryview | None = None
     path: str | None = None
     offset: int = 0
 
