@@ -5,9 +5,9 @@ A member is compressed as one raw deflate stream by libdeflate (the PyPI
 level, over the member's whole content. libdeflate has no streaming API and
 needs every byte of a member at once, but it is about 3.5x faster than zlib
 at level 6 and writes smaller output. Its compressed bytes depend only on the
-input, the level and libdeflate's version: not on the CPU (its instruction-set
-dispatch covers checksums and table initialisation, whose results are
-identical), the number of jobs or the machine. Parallelism comes from
+input, the level and libdeflate's version, not on the number of jobs or the
+machine; tests compare them across CPUs (x86-64 with and without AVX2, and
+aarch64). Parallelism comes from
 compressing different members at the same time.
 
 Level 0 stores; levels 1-9 are libdeflate's levels of the same number.
@@ -22,7 +22,6 @@ import importlib.metadata
 import importlib.util
 import mmap
 import os
-from collections.abc import Sequence
 from typing import Union
 
 from ml_wheels.errors import WheelError
@@ -190,19 +189,6 @@ def compress_member(data: Buffer, level: int) -> bytes | memoryview:
     if method_for_level(level) == STORED:
         return bytes(data)
     return libdeflate().compress(data, level)
-
-
-def compress_whole(datas: Sequence[bytes], level: int) -> list[bytes | memoryview]:
-    """Encodes several members (one task for many small files).
-
-    Args:
-        datas: Member contents.
-        level: Compression level 0-9.
-
-    Returns:
-        The encoding of each member, in order.
-    """
-    return [compress_member(data, level) for data in datas]
 
 
 def compress_bytes(data: bytes, level: int) -> bytes:
