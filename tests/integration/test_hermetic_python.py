@@ -344,7 +344,7 @@ def _build_example(bazel, archive: PythonArchive, version: str, out: Path) -> He
         copy.parent.mkdir(parents=True)
         shutil.copyfile(wheel, copy)
         wheels.append(copy)
-    launcher = (bin_dir / "fastmath" / "wheel_contents_test").read_text().splitlines()[0]
+    launcher = (bin_dir / "fastmath" / "wheel_contents_test").read_text()
     return HermeticBuild(archive, wheels, _version_bzl(bazel), launcher)
 
 
@@ -383,9 +383,48 @@ def test_version_bzl_describes_the_chosen_interpreter(hermetic_builds, hermetic_
         interpreter = Path(values["PYTHON_INTERPRETER"])
         assert interpreter.is_relative_to(output_base / "external" / "python"), interpreter
         # py_binary/py_test launchers start on it too, not on a python3 from
-        # PATH, through the hub's package-less virtual environment.
-        venv = output_base / "external" / "python" / "venv"
-        assert build.launcher == f"#!{venv / 'bin' / 'python3'}"
+        # PATH: on the hub's site-less wrapper, found in the runfiles, and
+        # naming no path of this machine (remote workers run them as they are).
+        assert build.launcher.startswith("#!/bin/sh\n''':'\n"), build.launcher[:200]
+        assert 'interpreter="$runfiles/python/isolated/python3"' in build.launcher
+        assert str(output_base) not in build.launcher
+        assert str(build.archive.interpreter.parent.parent) not in build.launcher
+
+
+def test_launchers_run_from_a_copy_with_the_output_base_hidden(
+    hermetic_builds, hermetic_bazel, tmp_path
+):
+    """A test's launcher and runfiles, copied (links resolved) and run where
+    the output base is hidden by an empty mount: what a remote worker or a
+    relocated output tree gets. Nothing may reach back into the output base."""
+    if shutil.which("unshare") is None:
+        pytest.skip("needs unshare(1) from util-linux to hide the output base")
+    output_base = Path(hermetic_bazel.run("info", "output_base").stdout.strip()).resolve()
+    bin_dir = hermetic_bazel.bin_dir(*POISON_FLAGS)
+    test = bin_dir / "fastmath" / "wheel_contents_test"
+    copy = tmp_path / "copy"
+    copy.mkdir()
+    shutil.copytree(f"{test}.runfiles", copy / f"{test.name}.runfiles", symlinks=False)
+    shutil.copy2(test, copy / test.name)
+    # As `bazel test` runs it: from the workspace's runfiles directory, with
+    # the wheel's runfiles path (args = ["$(rootpath :wheel)"]).
+    workspace = copy / f"{test.name}.runfiles" / "c_extension_example"
+    (wheel,) = (workspace / "fastmath").glob("*.whl")
+    command = f"exec {shlex.quote(str(copy / test.name))} fastmath/{shlex.quote(wheel.name)}"
+    script = f"mount -t tmpfs hidden {shlex.quote(str(output_base))} && {command}"
+    result = subprocess.run(
+        ["unshare", "--mount", "sh", "-c", script],
+        cwd=workspace,
+        env={"PATH": "/usr/bin:/bin", "HOME": str(tmp_path)},
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    if result.returncode != 0 and "unshare failed" in result.stderr:
+        pytest.skip(f"mount namespaces are not available here: {result.stderr.strip()}")
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    assert "OK" in result.stderr, result.stderr[-3000:]
 
 
 @pytest.fixture(scope="module")
