@@ -1,0 +1,215 @@
+"""Every example builds and tests on a real REAPI engine (BuildGrid + workers).
+
+Each example is built twice from clean in one output base: once locally
+(the reference wheels), once with every spawn remote
+(`--spawn_strategy=remote`, no local fallback) on workers that see only each
+action's declared inputs. The execution log must show the wheel's
+compression and assembly, the audit, py_import's unpack and the tests ran
+remotely; the remote wheels must be byte-identical to the local ones; a
+third build from clean must be all remote cache hits.
+
+The examples run on `HERMETIC_PYTHON_VERSION=3.11`, an interpreter archive
+(made from this machine's CPython, served by file:// like a mirror): a
+remote worker has no interpreter of the client's.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from collections import Counter
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from .bazel_runner import EXAMPLES, Bazel
+from .conftest import copy_workspace, host_path
+from .remote_service import RemoteService, remote_service_fixture
+from .test_hermetic_python import _cache_dir, _pyenv_installations, make_python_archive
+
+remote_service = remote_service_fixture(workers=2)
+
+# Each example, where its wheels land, and the mnemonics its `bazel test //...`
+# must have run remotely (beyond ALWAYS).
+EXAMPLES_REMOTE = {
+    "pure_python": (["greet", "pool"], {"PythonWheelCompress", "PyImportUnpack"}),
+    "multi_wheel": (["core", "plugin"], set()),
+    "c_extension": (["fastmath", "pep517"], {"CppCompile", "CppLink", "PythonWheelPep517"}),
+}
+# (Wheels this small are compressed in the assembly action: no PythonWheelCompress.)
+ALWAYS = {"PythonWheel", "TestRunner"}
+
+# Added to the pure_python copy: the library's rules and macros with
+# exec_properties, which must reach every spawn of theirs (and only theirs).
+POOL_BUILD = """load(
+    "@rules_ml_wheels//python_wheel:defs.bzl",
+    "py_import",
+    "python_wheel",
+    "transitive_py_deps",
+    "verify_manylinux_compliance_test",
+)
+
+POOL = {"Pool": "wheels"}
+
+transitive_py_deps(
+    name = "py_srcs",
+    deps = ["//greet"],
+)
+
+python_wheel(
+    name = "wheel",
+    srcs = [":py_srcs"],
+    # Compressed in shard actions (PythonWheelCompress), then assembled.
+    compression_shards = 2,
+    distribution = "pooled-greet",
+    exec_properties = POOL,
+    version = "1.0.0",
+)
+
+verify_manylinux_compliance_test(
+    name = "compliance_test",
+    exec_properties = POOL,
+    wheel = ":wheel",
+    x86_64_compliance_tag = "manylinux_2_17",
+)
+
+# The .whl file alone (no PyWheelInfo), so py_import unpacks it in an action.
+filegroup(
+    name = "wheel_file",
+    srcs = [":wheel"],
+)
+
+py_import(
+    name = "pooled_import",
+    exec_properties = POOL,
+    wheel = ":wheel_file",
+)
+
+# buildifier: disable=native-py
+py_test(
+    name = "import_test",
+    srcs = ["import_test.py"],
+    deps = [":pooled_import"],
+)
+"""
+
+POOL_TEST = """import greet
+
+assert "/pool/pooled_import/" in greet.__file__, greet.__file__
+"""
+
+
+def _platform(spawn: dict) -> dict[str, str]:
+    return {p["name"]: p["value"] for p in spawn.get("platform", {}).get("properties", [])}
+
+
+def _check_pool(ran: list[dict]) -> None:
+    """Spawns of //pool's python_wheel, compliance test and py_import carry
+    Pool=wheels; the py_test without exec_properties and other packages do not."""
+    pooled, plain = [], []
+    for spawn in ran:
+        outputs = " ".join(spawn.get("listedOutputs", []))
+        (pooled if _platform(spawn).get("Pool") == "wheels" else plain).append(
+            (spawn.get("mnemonic"), outputs)
+        )
+    pooled_mnemonics = {mnemonic for mnemonic, _ in pooled}
+    wanted = {"PythonWheelCompress", "PythonWheel", "PyImportUnpack", "TestRunner"}
+    assert wanted <= pooled_mnemonics, pooled
+    ours = ("/bin/pool/", "/testlogs/pool/compliance_test/")
+    assert all(any(o in outputs for o in ours) for _, outputs in pooled), pooled
+    assert [outputs for _, outputs in plain if "/testlogs/pool/import_test/" in outputs], plain
+    assert not [outputs for _, outputs in plain if any(o in outputs for o in ours)], plain
+
+
+@pytest.fixture(scope="module")
+def hermetic_flags() -> list[str]:
+    """`--repo_env` flags choosing a 3.11 interpreter archive (file:// mirror)."""
+    installations = _pyenv_installations()
+    if "3.11" not in installations:
+        pytest.skip("no pyenv CPython 3.11 to make the interpreter archive from")
+    archive = make_python_archive("3.11", installations["3.11"], _cache_dir())
+    return [*archive.repo_env(), "--symlink_prefix=/"]
+
+
+def spawns(log: Path) -> list[dict]:
+    """The spawns of an --execution_log_json_file: concatenated JSON objects."""
+    decoder = json.JSONDecoder()
+    text = log.read_text()
+    found, position = [], 0
+    while position < len(text):
+        if text[position].isspace():
+            position += 1
+            continue
+        spawn, position = decoder.raw_decode(text, position)
+        found.append(spawn)
+    return found
+
+
+def _wheels(bazel: Bazel, packages: list[str], flags: list[str]) -> dict[str, bytes]:
+    bin_dir = bazel.bin_dir(*flags)
+    found = [p for package in packages for p in (bin_dir / package).glob("*.whl")]
+    wheels = {p.name: p.read_bytes() for p in found}
+    assert wheels, f"no wheels under {bin_dir} in {packages}"
+    return wheels
+
+
+@pytest.fixture(scope="module")
+def remote_bazel(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Bazel]]:
+    """A Bazel server per example, on copies, in this module's own output bases."""
+    root = tmp_path_factory.mktemp("remote_examples")
+    servers = {}
+    for name in EXAMPLES_REMOTE:
+        workspace = copy_workspace(EXAMPLES / name, root / "workspaces" / name)
+        if name == "pure_python":
+            (workspace / "pool").mkdir()
+            (workspace / "pool" / "BUILD.bazel").write_text(POOL_BUILD)
+            (workspace / "pool" / "import_test.py").write_text(POOL_TEST)
+        servers[name] = Bazel(workspace, root / f"{name}-output", {"PATH": host_path()})
+    yield servers
+    for server in servers.values():
+        server.release()
+
+
+@pytest.mark.parametrize("name", sorted(EXAMPLES_REMOTE))
+def test_example_builds_and_tests_remotely(
+    name: str,
+    remote_bazel: dict[str, Bazel],
+    remote_service: RemoteService,
+    hermetic_flags: list[str],
+    tmp_path: Path,
+) -> None:
+    packages, extra = EXAMPLES_REMOTE[name]
+    bazel = remote_bazel[name]
+    bazel.run("build", "//...", *hermetic_flags)
+    local = _wheels(bazel, packages, hermetic_flags)
+
+    remote_flags = [*hermetic_flags, *remote_service.bazel_flags, *remote_service.strategy_flags()]
+    bazel.run("clean")
+    first = tmp_path / "first.json"
+    result = bazel.run(
+        "test", "//...", *remote_flags, f"--execution_log_json_file={first}", check=False
+    )
+    assert result.returncode == 0, result.stderr[-8000:] + remote_service.log_tail()
+    ran = spawns(first)
+    runners = Counter(spawn.get("runner") for spawn in ran)
+    assert set(runners) == {"remote"}, runners
+    mnemonics = {spawn.get("mnemonic") for spawn in ran}
+    assert ALWAYS | extra <= mnemonics, sorted(mnemonics)
+    assert not [spawn for spawn in ran if spawn.get("remoteCacheHit")]
+    if name == "pure_python":
+        _check_pool(ran)
+
+    remote = _wheels(bazel, packages, hermetic_flags)
+    assert sorted(remote) == sorted(local)
+    for wheel, data in remote.items():
+        assert data == local[wheel], f"{wheel}: the remote build differs from the local one"
+
+    bazel.run("clean")
+    second = tmp_path / "second.json"
+    bazel.run("test", "//...", *remote_flags, f"--execution_log_json_file={second}")
+    again = spawns(second)
+    assert again, "the second build ran no spawns"
+    misses = [spawn.get("mnemonic") for spawn in again if not spawn.get("remoteCacheHit")]
+    assert not misses, f"not remote cache hits: {Counter(misses)}"
+    shutil.rmtree(tmp_path, ignore_errors=True)
