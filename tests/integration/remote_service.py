@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import json
 import os
 import pwd
 import shutil
@@ -391,3 +392,17 @@ def remote_service_fixture(workers: int = 2, scope: str = "module") -> Callable:
             yield service
 
     return remote_service
+
+
+def spawns(log: Path) -> list[dict]:
+    """The spawns of an --execution_log_json_file: concatenated JSON objects."""
+    decoder = json.JSONDecoder()
+    text = log.read_text()
+    found, position = [], 0
+    while position < len(text):
+        if text[position].isspace():
+            position += 1
+            continue
+        spawn, position = decoder.raw_decode(text, position)
+        found.append(spawn)
+    return found

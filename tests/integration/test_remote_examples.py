@@ -15,7 +15,6 @@ remote worker has no interpreter of the client's.
 
 from __future__ import annotations
 
-import json
 import shutil
 from collections import Counter
 from collections.abc import Iterator
@@ -25,7 +24,7 @@ import pytest
 
 from .bazel_runner import EXAMPLES, Bazel
 from .conftest import copy_workspace, host_path
-from .remote_service import RemoteService, remote_service_fixture
+from .remote_service import RemoteService, remote_service_fixture, spawns
 from .test_hermetic_python import _cache_dir, _pyenv_installations, make_python_archive
 
 remote_service = remote_service_fixture(workers=2)
@@ -130,20 +129,6 @@ def hermetic_flags() -> list[str]:
         pytest.skip("no pyenv CPython 3.11 to make the interpreter archive from")
     archive = make_python_archive("3.11", installations["3.11"], _cache_dir())
     return [*archive.repo_env(), "--symlink_prefix=/"]
-
-
-def spawns(log: Path) -> list[dict]:
-    """The spawns of an --execution_log_json_file: concatenated JSON objects."""
-    decoder = json.JSONDecoder()
-    text = log.read_text()
-    found, position = [], 0
-    while position < len(text):
-        if text[position].isspace():
-            position += 1
-            continue
-        spawn, position = decoder.raw_decode(text, position)
-        found.append(spawn)
-    return found
 
 
 def _wheels(bazel: Bazel, packages: list[str], flags: list[str]) -> dict[str, bytes]:

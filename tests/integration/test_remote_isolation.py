@@ -9,7 +9,6 @@ remotely, which shows that remote actions do not see the machine's files.
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 import tempfile
@@ -22,7 +21,7 @@ import pytest
 
 from .bazel_runner import REPO_ROOT, Bazel, BazelResult
 from .conftest import host_path
-from .remote_service import RemoteService, remote_service_fixture
+from .remote_service import RemoteService, remote_service_fixture, spawns
 
 pytestmark = [pytest.mark.integration]
 
@@ -48,20 +47,6 @@ def bazel(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Bazel]:
     server = Bazel(workspace, root / "output_base", {"PATH": host_path(), HOST_MARKER: "leaked"})
     yield server
     server.release()
-
-
-def spawns(log: Path) -> list[dict]:
-    """The spawns of an --execution_log_json_file: concatenated JSON objects."""
-    decoder = json.JSONDecoder()
-    text = log.read_text()
-    found, position = [], 0
-    while position < len(text):
-        if text[position].isspace():
-            position += 1
-            continue
-        spawn, position = decoder.raw_decode(text, position)
-        found.append(spawn)
-    return found
 
 
 def outputs_of(spawn: dict) -> list[str]:
