@@ -26,6 +26,7 @@ from .bazel_runner import EXAMPLES, Bazel
 from .conftest import copy_workspace, host_path
 from .remote_service import RemoteService, remote_service_fixture, spawns
 from .test_hermetic_python import _cache_dir, _pyenv_installations, make_python_archive
+from .test_local_python import _pinned_wheelhouse
 
 remote_service = remote_service_fixture(workers=2)
 
@@ -34,6 +35,8 @@ remote_service = remote_service_fixture(workers=2)
 EXAMPLES_REMOTE = {
     "pure_python": (["greet", "pool"], {"PythonWheelCompress", "PyImportUnpack"}),
     "multi_wheel": (["core", "plugin"], set()),
+    # pytest and its dependencies as pinned wheels, unpacked by py_import.
+    "testing": (["calc"], {"PyImportUnpack"}),
     "c_extension": (["fastmath", "pep517"], {"CppCompile", "CppLink", "PythonWheelPep517"}),
 }
 # (Wheels this small are compressed in the assembly action: no PythonWheelCompress.)
@@ -140,6 +143,13 @@ def _wheels(bazel: Bazel, packages: list[str], flags: list[str]) -> dict[str, by
 
 
 @pytest.fixture(scope="module")
+def example_flags(tmp_path_factory: pytest.TempPathFactory) -> dict[str, list[str]]:
+    """Flags of one example beyond the interpreter's: testing's pinned pytest wheels."""
+    distdir = _pinned_wheelhouse(tmp_path_factory.mktemp("testing-wheelhouse"))
+    return {"testing": [f"--distdir={distdir}"]}
+
+
+@pytest.fixture(scope="module")
 def remote_bazel(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Bazel]]:
     """A Bazel server per example, on copies, in this module's own output bases."""
     root = tmp_path_factory.mktemp("remote_examples")
@@ -162,14 +172,16 @@ def test_example_builds_and_tests_remotely(
     remote_bazel: dict[str, Bazel],
     remote_service: RemoteService,
     hermetic_flags: list[str],
+    example_flags: dict[str, list[str]],
     tmp_path: Path,
 ) -> None:
     packages, extra = EXAMPLES_REMOTE[name]
     bazel = remote_bazel[name]
-    bazel.run("build", "//...", *hermetic_flags)
-    local = _wheels(bazel, packages, hermetic_flags)
+    local_flags = [*hermetic_flags, *example_flags.get(name, [])]
+    bazel.run("build", "//...", *local_flags)
+    local = _wheels(bazel, packages, local_flags)
 
-    remote_flags = [*hermetic_flags, *remote_service.bazel_flags, *remote_service.strategy_flags()]
+    remote_flags = [*local_flags, *remote_service.bazel_flags, *remote_service.strategy_flags()]
     bazel.run("clean")
     first = tmp_path / "first.json"
     result = bazel.run(
@@ -185,7 +197,7 @@ def test_example_builds_and_tests_remotely(
     if name == "pure_python":
         _check_pool(ran)
 
-    remote = _wheels(bazel, packages, hermetic_flags)
+    remote = _wheels(bazel, packages, local_flags)
     assert sorted(remote) == sorted(local)
     for wheel, data in remote.items():
         assert data == local[wheel], f"{wheel}: the remote build differs from the local one"
