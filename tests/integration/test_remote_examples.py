@@ -115,6 +115,11 @@ def _check_pool(ran: list[dict]) -> None:
         (pooled if _platform(spawn).get("Pool") == "wheels" else plain).append(
             (spawn.get("mnemonic"), outputs)
         )
+    # Bazel sends --remote_default_exec_properties only where the target (and
+    # its execution platform) sets none: the pooled spawns carry Pool alone.
+    assert all(
+        _platform(spawn) == {"Pool": "wheels"} for spawn in ran if _platform(spawn).get("Pool")
+    )
     pooled_mnemonics = {mnemonic for mnemonic, _ in pooled}
     wanted = {"PythonWheelCompress", "PythonWheel", "PyImportUnpack", "TestRunner"}
     assert wanted <= pooled_mnemonics, pooled
