@@ -102,23 +102,23 @@ assert "/pool/pooled_import/" in greet.__file__, greet.__file__
 """
 
 
-def _platform(spawn: dict) -> dict[str, str]:
+def platform_of(spawn: dict) -> dict[str, str]:
     return {p["name"]: p["value"] for p in spawn.get("platform", {}).get("properties", [])}
 
 
-def _check_pool(ran: list[dict]) -> None:
+def check_pool(ran: list[dict]) -> None:
     """Spawns of //pool's python_wheel, compliance test and py_import carry
     Pool=wheels; the py_test without exec_properties and other packages do not."""
     pooled, plain = [], []
     for spawn in ran:
         outputs = " ".join(spawn.get("listedOutputs", []))
-        (pooled if _platform(spawn).get("Pool") == "wheels" else plain).append(
+        (pooled if platform_of(spawn).get("Pool") == "wheels" else plain).append(
             (spawn.get("mnemonic"), outputs)
         )
     # Bazel sends --remote_default_exec_properties only where the target (and
     # its execution platform) sets none: the pooled spawns carry Pool alone.
     assert all(
-        _platform(spawn) == {"Pool": "wheels"} for spawn in ran if _platform(spawn).get("Pool")
+        platform_of(spawn) == {"Pool": "wheels"} for spawn in ran if platform_of(spawn).get("Pool")
     )
     pooled_mnemonics = {mnemonic for mnemonic, _ in pooled}
     wanted = {"PythonWheelCompress", "PythonWheel", "PyImportUnpack", "TestRunner"}
@@ -141,8 +141,9 @@ def hermetic_flags() -> list[str]:
 
 def _wheels(bazel: Bazel, packages: list[str], flags: list[str]) -> dict[str, bytes]:
     bin_dir = bazel.bin_dir(*flags)
+    # By package/name: fastmath and pep517 make wheels of the same name.
     found = [p for package in packages for p in (bin_dir / package).glob("*.whl")]
-    wheels = {p.name: p.read_bytes() for p in found}
+    wheels = {str(p.relative_to(bin_dir)): p.read_bytes() for p in found}
     assert wheels, f"no wheels under {bin_dir} in {packages}"
     return wheels
 
@@ -200,7 +201,7 @@ def test_example_builds_and_tests_remotely(
     assert ALWAYS | extra <= mnemonics, sorted(mnemonics)
     assert not [spawn for spawn in ran if spawn.get("remoteCacheHit")]
     if name == "pure_python":
-        _check_pool(ran)
+        check_pool(ran)
 
     remote = _wheels(bazel, packages, local_flags)
     assert sorted(remote) == sorted(local)
