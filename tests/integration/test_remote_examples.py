@@ -18,6 +18,7 @@ from __future__ import annotations
 import shutil
 from collections import Counter
 from collections.abc import Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -172,11 +173,38 @@ def remote_bazel(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str,
         server.release()
 
 
+def _local_build(bazel: Bazel, packages: list[str], flags: list[str]) -> dict[str, bytes]:
+    bazel.run("build", "//...", *flags)
+    return _wheels(bazel, packages, flags)
+
+
+@pytest.fixture(scope="module")
+def local_wheels(
+    remote_bazel: dict[str, Bazel],
+    hermetic_flags: list[str],
+    example_flags: dict[str, list[str]],
+) -> Iterator[dict[str, Future[dict[str, bytes]]]]:
+    """Each example's local reference wheels, built two at a time in the
+    background while the tests run the remote builds one after the other
+    (remote clients never overlap)."""
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        yield {
+            name: pool.submit(
+                _local_build,
+                remote_bazel[name],
+                EXAMPLES_REMOTE[name][0],
+                [*hermetic_flags, *example_flags.get(name, [])],
+            )
+            for name in sorted(EXAMPLES_REMOTE)
+        }
+
+
 @pytest.mark.parametrize("name", sorted(EXAMPLES_REMOTE))
 def test_example_builds_and_tests_remotely(
     name: str,
     remote_bazel: dict[str, Bazel],
     remote_service: RemoteService,
+    local_wheels: dict[str, Future[dict[str, bytes]]],
     hermetic_flags: list[str],
     example_flags: dict[str, list[str]],
     tmp_path: Path,
@@ -184,8 +212,7 @@ def test_example_builds_and_tests_remotely(
     packages, extra = EXAMPLES_REMOTE[name]
     bazel = remote_bazel[name]
     local_flags = [*hermetic_flags, *example_flags.get(name, [])]
-    bazel.run("build", "//...", *local_flags)
-    local = _wheels(bazel, packages, local_flags)
+    local = local_wheels[name].result(timeout=900)
 
     remote_flags = [*local_flags, *remote_service.bazel_flags, *remote_service.strategy_flags()]
     bazel.run("clean")
