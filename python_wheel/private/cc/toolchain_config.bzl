@@ -96,13 +96,13 @@ clang_like_cc_toolchain_config = rule(
     implementation = _impl,
     attrs = {
         "builtin_include_directories": attr.string_list(
-            doc = "Absolute directories the driver searches by itself (zig's lib/, a sysroot's usr/include); headers there need not be declared inputs.",
+            doc = "Directories the driver searches by itself, absolute or relative to the execroot (zig's `external/<repo>/lib`, a sysroot's usr/include): Bazel's header check accepts the headers a dependency file names there.",
         ),
         "compile_flags": attr.string_list(doc = "Flags for every C and C++ compile, after the target flags."),
         "compiler": attr.string(default = "clang", doc = "The compiler name Bazel reports (`@bazel_tools//tools/cpp:compiler` flag value)."),
         "cxx_flags": attr.string_list(doc = "Flags for C++ compiles only, e.g. `-std=c++17`, or `-nostdinc++ -isystem <sysroot>/usr/include/c++/10` for a libstdc++ sysroot."),
         "link_flags": attr.string_list(doc = "Flags for every link, after the target flags."),
-        "sysroot": attr.string(doc = "Absolute path of the toolchain's `builtin_sysroot`, which Bazel passes as `--sysroot=` to compiles and links (the clang + sysroot variant); empty for none (zig brings its own libc)."),
+        "sysroot": attr.string(doc = "Path of the toolchain's `builtin_sysroot`, absolute or relative to the execroot (`external/<repo>/sysroot`), which Bazel passes as `--sysroot=` to compiles and links (the clang + sysroot variant); empty for none (zig brings its own libc)."),
         "target_cpu": attr.string(mandatory = True, doc = "The CPU Bazel reports, e.g. `x86_64`, `aarch64`."),
         "target_flags": attr.string_list(doc = "Flags choosing the target, for compiles and links: `[\"-target\", \"x86_64-linux-gnu.2.17\"]` (zig) or `[\"--target=aarch64-linux-gnu\"]` (clang)."),
         "target_libc": attr.string(default = "glibc", doc = "The libc Bazel reports, e.g. `glibc_2.17`."),
