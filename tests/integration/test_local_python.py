@@ -28,8 +28,10 @@ WHO = 'local_python_toolchain(name = "python")'
 
 
 @pytest.fixture(scope="module")
-def bazel(make_bazel):
-    return make_bazel(EXAMPLES / "pure_python", "local-python-errors", copy_as="local-python")
+def bazel(make_bazel, tmp_path_factory):
+    """A workspace whose interpreter is `local_python_toolchain(name = "python")`."""
+    workspace = _workspace(tmp_path_factory.mktemp("local-python") / "ws", WHO)
+    return make_bazel(workspace, "local-python-errors", copy_as="local-python")
 
 
 def _rewriting_python3(directory: Path, sed_expression: str) -> Path:
@@ -50,7 +52,7 @@ def _python3_wrapper(directory: Path, body: str) -> Path:
 
 
 def _fetch_error(bazel, path: Path | str) -> str:
-    result = bazel.run("build", "//greet:wheel", f"--repo_env=PATH={path}", check=False)
+    result = bazel.run("build", "//:wheel", f"--repo_env=PATH={path}", check=False)
     assert result.returncode != 0, result.stderr[-3000:]
     return result.stderr
 
