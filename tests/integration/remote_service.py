@@ -355,6 +355,9 @@ def remote_execution_service(work: Path, workers: int = 2) -> Iterator[RemoteSer
                     f"--remote_instance_name={INSTANCE_NAME}",
                     f"--remote_default_exec_properties={properties}",
                     "--remote_timeout=120",
+                    # A remote failure then prints its gRPC cause, not only
+                    # "N errors during bulk transfer".
+                    "--verbose_failures",
                 ],
             )
     finally:
