@@ -31,6 +31,7 @@ import socket
 import subprocess
 import tempfile
 import time
+from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -183,6 +184,17 @@ def reachable_by_others(path: Path) -> bool:
     return all(os.stat(parent).st_mode & 0o001 for parent in path.resolve().parents)
 
 
+def run_logged(name: str, command: list[str], logs: Path, **kwargs) -> None:
+    """Runs a set-up command to completion (at most 120 s); its output goes to
+    logs/<name>.log, and a failure raises with that output."""
+    result = subprocess.run(
+        command, capture_output=True, text=True, timeout=120, check=False, **kwargs
+    )
+    (logs / f"{name}.log").write_text(result.stdout + result.stderr)
+    if result.returncode != 0:
+        raise RuntimeError(f"{name} exited {result.returncode}\n{result.stdout}{result.stderr}")
+
+
 @contextlib.contextmanager
 def postgres_cluster(
     work: Path, logs: Path, setup_: Setup, processes: Processes, deadline: float
@@ -201,7 +213,8 @@ def postgres_cluster(
             for path in (cluster, sockets):
                 os.chown(path, owner.pw_uid, owner.pw_gid)
             user_args = {"user": owner.pw_uid, "group": owner.pw_gid, "extra_groups": []}
-        initdb = subprocess.run(
+        run_logged(
+            "initdb",
             [
                 str(setup_.postgres_bin / "initdb"),
                 f"--pgdata={data}",
@@ -210,16 +223,10 @@ def postgres_cluster(
                 "--encoding=UTF8",
                 "--no-sync",
             ],
+            logs,
             cwd=cluster,
-            capture_output=True,
-            text=True,
-            timeout=120,
-            check=False,
             **user_args,
         )
-        (logs / "initdb.log").write_text(initdb.stdout + initdb.stderr)
-        if initdb.returncode != 0:
-            raise RuntimeError(f"initdb exited {initdb.returncode}\n{initdb.stdout}{initdb.stderr}")
         port = free_port()
         processes.start(
             "postgres",
@@ -294,16 +301,7 @@ def remote_execution_service(work: Path, workers: int = 2) -> Iterator[RemoteSer
     deadline = time.monotonic() + READY_TIMEOUT_S
     try:
         with postgres_cluster(work, logs, setup_, processes, deadline) as sql:
-            migrate = subprocess.run(
-                [str(setup_.bgd), "migrate", "apply", sql],
-                capture_output=True,
-                text=True,
-                timeout=120,
-                check=False,
-            )
-            (logs / "migrate.log").write_text(migrate.stdout + migrate.stderr)
-            if migrate.returncode != 0:
-                raise RuntimeError(f"bgd migrate exited {migrate.returncode}\n{migrate.stderr}")
+            run_logged("migrate", [str(setup_.bgd), "migrate", "apply", sql], logs)
             port = free_port()
             endpoint = f"grpc://127.0.0.1:{port}"
             config = render_config(work, port, sql)
@@ -409,3 +407,37 @@ def spawns(log: Path) -> list[dict]:
         spawn, position = decoder.raw_decode(text, position)
         found.append(spawn)
     return found
+
+
+# How an execution log marks a remote cache hit: Bazel 4.2.3 writes
+# `"remoteCacheHit": true`; Bazel 7 writes `"cacheHit": true` with the
+# runner "remote cache hit" (and omits false fields, as proto3 JSON does).
+HIT_FIELD_BAZEL4 = "remoteCacheHit"
+HIT_FIELD_BAZEL7 = "cacheHit"
+
+
+def assert_all_executed_remotely(ran: list[dict], hit_field: str = HIT_FIELD_BAZEL4) -> set[str]:
+    """Asserts every spawn of a first build ran on a worker (none local, none
+    from the cache); returns the spawns' mnemonics."""
+    assert ran, "the build ran no spawns"
+    runners = Counter(spawn.get("runner") for spawn in ran)
+    assert set(runners) == {"remote"}, f"spawns per runner: {dict(runners)}"
+    hits = [spawn.get("mnemonic") for spawn in ran if spawn.get(hit_field)]
+    assert not hits, f"cache hits in a build that should have executed everything: {hits}"
+    return {spawn.get("mnemonic") for spawn in ran}
+
+
+def assert_all_cache_hits(again: list[dict], hit_field: str = HIT_FIELD_BAZEL4) -> set[str]:
+    """Asserts every spawn of a rebuild from clean was a remote cache hit;
+    returns the spawns' mnemonics."""
+    assert again, "the second build ran no spawns"
+    misses = [spawn.get("mnemonic") for spawn in again if spawn.get(hit_field) is not True]
+    assert not misses, f"not remote cache hits: {Counter(misses)}"
+    return {spawn.get("mnemonic") for spawn in again}
+
+
+def assert_same_wheels(remote: dict[str, bytes], local: dict[str, bytes]) -> None:
+    """Asserts the remote build made the same wheels as the local one, byte for byte."""
+    assert sorted(remote) == sorted(local), (sorted(remote), sorted(local))
+    for wheel, data in remote.items():
+        assert data == local[wheel], f"{wheel}: the remote build differs from the local one"

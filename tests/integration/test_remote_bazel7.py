@@ -32,12 +32,16 @@ import pytest
 from .bazel_runner import EXAMPLES, REPO_ROOT, remove_tree
 from .conftest import copy_workspace
 from .remote_service import (
+    HIT_FIELD_BAZEL7,
     INSTANCE_NAME,
     PLATFORM,
     READY_TIMEOUT_S,
     WORKER,
     Processes,
     RemoteService,
+    assert_all_cache_hits,
+    assert_all_executed_remotely,
+    assert_same_wheels,
     remote_service_fixture,
     setup,
     spawns,
@@ -91,12 +95,8 @@ BAZEL7_EXAMPLES = {
     name: EXAMPLES_REMOTE[name] for name in ("c_extension", "multi_wheel", "pure_python")
 }
 
-# Bazel 7's JSON execution log (checked on real logs of this lane) spells a
-# cache hit differently from Bazel 4.2.3's: there is no `remoteCacheHit`
-# field; a hit has `"cacheHit": true` and `"runner": "remote cache hit"`, an
-# executed remote spawn `"runner": "remote"` and no cacheHit (proto3 JSON
-# leaves out false).
-CACHE_HIT = "cacheHit"
+# Bazel 7's JSON execution log (checked on real logs of this lane) marks a
+# cache hit with `"cacheHit": true` (HIT_FIELD_BAZEL7) and this runner.
 RUNNER_HIT = "remote cache hit"
 
 # For the three scripts together.
@@ -341,25 +341,17 @@ def test_example_builds_and_tests_remotely_on_bazel7(
     run.check("clean", remote_service)
     run.check("remote", remote_service)
     ran = spawns(run.work / "first.json")
-    runners = Counter(spawn.get("runner") for spawn in ran)
-    assert set(runners) == {"remote"}, runners
-    mnemonics = {spawn.get("mnemonic") for spawn in ran}
+    mnemonics = assert_all_executed_remotely(ran, HIT_FIELD_BAZEL7)
     assert ALWAYS | extra <= mnemonics, sorted(mnemonics)
-    assert not [spawn for spawn in ran if spawn.get(CACHE_HIT)]
     if name == "pure_python":
         _check_pool_bazel7(ran)
 
-    remote = run.wheels("remote")
-    assert sorted(remote) == sorted(local)
-    for wheel, data in remote.items():
-        assert data == local[wheel], f"{wheel}: the remote build differs from the local one"
+    assert_same_wheels(run.wheels("remote"), local)
 
     run.check("clean-again", remote_service)
     run.check("again", remote_service)
     again = spawns(run.work / "second.json")
-    assert again, "the second build ran no spawns"
-    misses = [spawn.get("mnemonic") for spawn in again if spawn.get(CACHE_HIT) is not True]
-    assert not misses, f"not remote cache hits: {Counter(misses)}"
+    assert_all_cache_hits(again, HIT_FIELD_BAZEL7)
     runners = Counter(spawn.get("runner") for spawn in again)
     assert set(runners) == {RUNNER_HIT}, runners
     assert run.wheels("again") == local

@@ -16,7 +16,6 @@ remote worker has no interpreter of the client's.
 from __future__ import annotations
 
 import shutil
-from collections import Counter
 from collections.abc import Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
@@ -25,7 +24,14 @@ import pytest
 
 from .bazel_runner import EXAMPLES, Bazel
 from .conftest import copy_workspace, host_path
-from .remote_service import RemoteService, remote_service_fixture, spawns
+from .remote_service import (
+    RemoteService,
+    assert_all_cache_hits,
+    assert_all_executed_remotely,
+    assert_same_wheels,
+    remote_service_fixture,
+    spawns,
+)
 from .test_hermetic_python import _cache_dir, _pyenv_installations, make_python_archive
 from .test_local_python import _pinned_wheelhouse
 
@@ -222,24 +228,15 @@ def test_example_builds_and_tests_remotely(
     )
     assert result.returncode == 0, result.stderr[-8000:] + remote_service.log_tail()
     ran = spawns(first)
-    runners = Counter(spawn.get("runner") for spawn in ran)
-    assert set(runners) == {"remote"}, runners
-    mnemonics = {spawn.get("mnemonic") for spawn in ran}
+    mnemonics = assert_all_executed_remotely(ran)
     assert ALWAYS | extra <= mnemonics, sorted(mnemonics)
-    assert not [spawn for spawn in ran if spawn.get("remoteCacheHit")]
     if name == "pure_python":
         check_pool(ran)
 
-    remote = _wheels(bazel, packages, local_flags)
-    assert sorted(remote) == sorted(local)
-    for wheel, data in remote.items():
-        assert data == local[wheel], f"{wheel}: the remote build differs from the local one"
+    assert_same_wheels(_wheels(bazel, packages, local_flags), local)
 
     bazel.run("clean")
     second = tmp_path / "second.json"
     bazel.run("test", "//...", *remote_flags, f"--execution_log_json_file={second}")
-    again = spawns(second)
-    assert again, "the second build ran no spawns"
-    misses = [spawn.get("mnemonic") for spawn in again if not spawn.get("remoteCacheHit")]
-    assert not misses, f"not remote cache hits: {Counter(misses)}"
+    assert_all_cache_hits(spawns(second))
     shutil.rmtree(tmp_path, ignore_errors=True)
