@@ -34,7 +34,9 @@ ZIG_SDKS = {
 
 # zig resolves its lib/ by realpath, and keys its cache on the lib paths and
 # their mtimes: the cache lives outside the output base (bazel clean keeps
-# it) in a directory per SDK sha256, per user. /tmp stays writable in Bazel's
+# it) in a directory per SDK sha256, per user, beside one copy of a whole
+# SDK's lib/ that every output base's wrappers point zig at, so a second
+# output base (or a re-extracted SDK) finds libc++ built. /tmp stays writable in Bazel's
 # linux-sandbox (Bazel 7: with --noincompatible_sandbox_hermetic_tmp); on a
 # remote worker it is the action's own, empty /tmp (a cold cache: see
 # cc-toolchains.md, Remote execution).
@@ -49,7 +51,6 @@ _WRAPPER = """#!/bin/bash
 set -euo pipefail
 self="$(readlink -f "${{BASH_SOURCE[0]}}")"
 sdk="${{self%/bin/*}}"
-export ZIG_LIB_DIR="$sdk/lib"
 # Per user and private: another user's directory could hold planted objects.
 base="/tmp/rules_ml_wheels-zig-cache-$(id -u)"
 mkdir -p -m 700 "$base"
@@ -59,6 +60,23 @@ if [ ! -O "$base" ]; then
 fi
 export ZIG_GLOBAL_CACHE_DIR="$base/{key}"
 export ZIG_LOCAL_CACHE_DIR="$ZIG_GLOBAL_CACHE_DIR"
+# zig keys its cache on lib/'s absolute path: a copy of lib/ beside the cache,
+# the same path in every output base, lets those builds share libc++,
+# compiler-rt and the glibc stubs. Only a whole SDK is copied (ALL_OF_LIB is
+# no action's input: a remote action's inputs hold part of lib/ and use it).
+lib="$sdk/lib"
+if [ -f "$sdk/ALL_OF_LIB" ]; then
+  lib="$ZIG_GLOBAL_CACHE_DIR/lib"
+  if [ ! -f "$lib/ALL_OF_LIB" ]; then
+    mkdir -p "$ZIG_GLOBAL_CACHE_DIR"
+    copy="$(mktemp -d "$ZIG_GLOBAL_CACHE_DIR/lib.XXXXXX")"
+    cp -a "$sdk/lib/." "$copy/"
+    cp "$sdk/ALL_OF_LIB" "$copy/ALL_OF_LIB"
+    # Atomic: a concurrent action that copied first wins, this copy goes.
+    mv -T "$copy" "$lib" 2>/dev/null || rm -rf "$copy"
+  fi
+fi
+export ZIG_LIB_DIR="$lib"
 {run}"""
 
 # The end of a wrapper whose dependency files are made execroot-relative.
@@ -83,7 +101,7 @@ fi
 # The SDK as the action names it: `external/<repo>`, relative to the execroot.
 here="${BASH_SOURCE[0]%/bin/*}"
 if [ -f "$depfile" ]; then
-  sed -e "s|$sdk/|$here/|g" -e "s|$PWD/||g" "$depfile" >"$depfile.rel"
+  sed -e "s|$lib/|$here/lib/|g" -e "s|$sdk/|$here/|g" -e "s|$PWD/||g" "$depfile" >"$depfile.rel"
   mv -f "$depfile.rel" "$depfile"
 fi
 """
@@ -141,6 +159,7 @@ def write_zig_tools(repository_ctx, commands, key, generator, toolchain, relativ
             ),
             executable = True,
         )
+    repository_ctx.file("ALL_OF_LIB", "lib/ of this SDK is whole: the wrappers may share a copy of it between output bases.\n")
     repository_ctx.file("bin/unsupported", _UNSUPPORTED.format(toolchain = toolchain), executable = True)
     repository_ctx.file("pyinit_exports_only.ver", _VERSION_SCRIPT)
 
