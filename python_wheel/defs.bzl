@@ -32,13 +32,18 @@ load(
 load("//python_wheel/private:wheel.bzl", _python_wheel = "python_wheel")
 load("//python_wheel/private:wheel_dependency.bzl", _wheel_or_sources = "wheel_or_sources")
 load("//python_wheel/private/cc:platform_wheel.bzl", _platform_wheel = "platform_wheel")
+load("//python_wheel/private/cuda:cuda_library.bzl", _cuda_library = "cuda_library")
+load("//python_wheel/private/cuda:toolkit_info.bzl", _CudaToolkitInfo = "CudaToolkitInfo", _cuda_toolkit_info = "cuda_toolkit_info")
 load("//python_wheel/private/emulation:emulated_py_test.bzl", _emulated_py_test = "emulated_py_test")
 load("//python_wheel/private/repair:repaired_wheel.bzl", _repaired_wheel = "repaired_wheel")
 
+CudaToolkitInfo = _CudaToolkitInfo
 PyWheelInfo = _PyWheelInfo
 PythonTagsInfo = _PythonTagsInfo
 WheelSourcesInfo = _WheelSourcesInfo
 collect_data_files = _collect_data_files
+cuda_library = _cuda_library
+cuda_toolkit_info = _cuda_toolkit_info
 emulated_py_test = _emulated_py_test
 installed_wheel_test = _installed_wheel_test
 platform_tag_for = _platform_tag_for

@@ -17,6 +17,7 @@ load("//python_wheel/private:version_suffix.bzl", _python_wheel_version_suffix_r
 load("//python_wheel/private/cc:clang_sysroot.bzl", _sysroot_cc_repositories = "sysroot_cc_repositories", _sysroot_cc_toolchains = "sysroot_cc_toolchains")
 load("//python_wheel/private/cc:sysroot.bzl", _cc_sysroot = "cc_sysroot", _python_headers = "python_headers")
 load("//python_wheel/private/cc:zig.bzl", _zig_cc_repositories = "zig_cc_repositories", _zig_cc_toolchains = "zig_cc_toolchains")
+load("//python_wheel/private/cuda:toolkit.bzl", _cuda_toolkit = "cuda_toolkit", _cuda_toolkit_repository = "cuda_toolkit_repository")
 load(
     "//python_wheel/private/emulation:repositories.bzl",
     _debian_python_root_repository = "debian_python_root_repository",
@@ -25,6 +26,8 @@ load(
 )
 
 cc_sysroot = _cc_sysroot
+cuda_toolkit = _cuda_toolkit
+cuda_toolkit_repository = _cuda_toolkit_repository
 debian_python_root_repository = _debian_python_root_repository
 emulation_repositories = _emulation_repositories
 helper_deps_repository = _helper_deps_repository

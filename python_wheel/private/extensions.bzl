@@ -11,6 +11,7 @@ repositories through `module_ctx.extension_metadata`, so Bazel checks its
 
 load("//python_wheel/private:libdeflate.bzl", "LIBDEFLATE_CPUS", "libdeflate_repositories", "libdeflate_repository_name")
 load("//python_wheel/private/cc:extension.bzl", "LLVM_TAG", "SYSROOT_CC_TAG", "ZIG_CC_TAG", "ZIG_SDK_TAG", "cc_repositories_from_tags")
+load("//python_wheel/private/cuda:extension.bzl", "CUDA_TOOLKIT_TAG", "declare_cuda_toolkits")
 load("//python_wheel/private/emulation:extension.bzl", "EMULATION_TAG_ATTRS", "emulation_declaration", "emulation_repositories_from_declaration")
 load("//python_wheel/private/repair:patchelf.bzl", "PATCHELF_CPUS", "patchelf_repositories", "patchelf_repository_name")
 load(":compat_repo.bzl", "compat_repository")
@@ -231,6 +232,9 @@ def _ml_wheels_impl(module_ctx):
     # Toolchain repositories: tags of one name add up across modules.
     zig_toolchains = cc_repositories_from_tags(module_ctx)
 
+    # CUDA toolkit hubs: one per name, the root module's declaration first.
+    cuda_hubs = declare_cuda_toolkits(module_ctx)
+
     # Under bzlmod rules_python is always a dependency of rules_ml_wheels.
     compat_repository(name = "rules_ml_wheels_compat", use_rules_python = True)
     helper_deps_repository(name = "rules_ml_wheels_helper_deps", wheelhouse = wheelhouse)
@@ -246,6 +250,9 @@ def _ml_wheels_impl(module_ctx):
                 for tag in module.tags.zig_cc + module.tags.sysroot_cc:
                     if tag.name in zig_toolchains and tag.name not in direct + dev:
                         (dev if module_ctx.is_dev_dependency(tag) else direct).append(tag.name)
+                for tag in module.tags.cuda_toolkit:
+                    if tag.name in cuda_hubs and tag.name not in direct + dev:
+                        (dev if module_ctx.is_dev_dependency(tag) else direct).append(tag.name)
         return module_ctx.extension_metadata(
             root_module_direct_deps = direct,
             root_module_direct_dev_deps = dev,
@@ -255,6 +262,7 @@ def _ml_wheels_impl(module_ctx):
 ml_wheels = module_extension(
     implementation = _ml_wheels_impl,
     tag_classes = {
+        "cuda_toolkit": CUDA_TOOLKIT_TAG,
         "emulation": _emulation,
         "helper_deps": _helper_deps,
         "hermetic_python": _hermetic_python,
