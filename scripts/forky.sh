@@ -141,7 +141,12 @@ mount --bind "$root" "$root"
 mount -t proc proc "$root/proc"
 mount --rbind /sys "$root/sys"
 mount --rbind /dev "$root/dev"
-mount -t tmpfs tmpfs "$root/tmp"
+# The host's /tmp, not a tmpfs of its own: the zig wrappers keep zig's cache
+# in /tmp/rules_ml_wheels-zig-cache-<uid> (python_wheel/private/cc/zig.bzl),
+# so Bazel 7 builds find libc++ and the glibc stubs built, as Bazel 4 builds
+# do. (A cache directory bound below a tmpfs would stay read-only in
+# linux-sandbox, which makes /tmp writable but not the mounts below it.)
+mount --bind /tmp "$root/tmp"
 for dir in "${binds[@]}"; do
   mkdir -p "$dir" "$root$dir"
   mount --bind "$dir" "$root$dir"
