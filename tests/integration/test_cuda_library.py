@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import re
 import subprocess
-import zipfile
 from pathlib import Path
 
 import pytest
@@ -22,6 +21,7 @@ from elftools.elf.elffile import ELFFile
 
 from .bazel_runner import REPO_ROOT, Bazel
 from .conftest import copy_workspace, host_path
+from .cuda_tools import cuda_wheel_mirror, cuobjdump_from, gpu_targets
 
 pytestmark = pytest.mark.integration
 
@@ -52,34 +52,8 @@ def built(workspace: Path, tmp_path_factory: pytest.TempPathFactory):
 @pytest.fixture(scope="module")
 def cuobjdump(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """cuobjdump out of NVIDIA's nvidia-cuda-cuobjdump 13.2 wheel."""
-    script = REPO_ROOT / "scripts" / "cuda_wheels.sh"
-    completed = subprocess.run(
-        [str(script), "--components", "cuobjdump", "13.2.0"],
-        capture_output=True,
-        text=True,
-        check=True,
-        timeout=600,
-    )
-    mirror = Path(completed.stdout.strip().splitlines()[-1])
-    (wheel,) = sorted(mirror.glob("nvidia_cuda_cuobjdump-13.2.*.whl"))
-    tool = tmp_path_factory.mktemp("tools") / "cuobjdump"
-    with zipfile.ZipFile(wheel) as archive:
-        tool.write_bytes(archive.read("nvidia/cu13/bin/cuobjdump"))
-    tool.chmod(0o755)
-    return tool
-
-
-def _listing(cuobjdump: Path, option: str, path: Path) -> list[str]:
-    """The GPU targets cuobjdump lists: sm_XX for each cubin, compute_XX for each PTX."""
-    completed = subprocess.run(
-        [str(cuobjdump), option, str(path)], capture_output=True, text=True, check=False
-    )
-    assert completed.returncode == 0, completed.stdout + completed.stderr
-    if option == "--list-elf":
-        found = re.findall(r"\.(sm_\d+[af]?)\.cubin", completed.stdout)
-    else:
-        found = ["compute_" + n for n in re.findall(r"\.sm_(\d+[af]?)\.ptx", completed.stdout)]
-    return sorted(found)
+    mirror = cuda_wheel_mirror("--components", "cuobjdump", "13.2.0")
+    return cuobjdump_from(mirror, tmp_path_factory.mktemp("tools"))
 
 
 def _needed(path: Path) -> list[str]:
@@ -106,14 +80,7 @@ def _needed(path: Path) -> list[str]:
 )
 def test_sass_and_ptx_are_exactly_the_requested_ones(built, cuobjdump, output, sass, ptx):
     _, bin_dir = built
-    assert _listing(cuobjdump, "--list-elf", bin_dir / output) == sass
-    if ptx:
-        assert _listing(cuobjdump, "--list-ptx", bin_dir / output) == ptx
-    else:
-        completed = subprocess.run(
-            [str(cuobjdump), "--list-ptx", str(bin_dir / output)], capture_output=True, text=True
-        )
-        assert ".ptx" not in completed.stdout, completed.stdout
+    assert gpu_targets(cuobjdump, bin_dir / output) == (sass, ptx)
 
 
 def test_cudart_static_and_shared(built):
