@@ -111,17 +111,26 @@ class Module:
                     for arg in call.args[1:]:
                         self.loads[arg.value] = (label, arg.value)
 
-    def resolve(self, node: ast.expr) -> ast.expr:
+    def locate(self, node: ast.expr) -> tuple[ast.expr, Module]:
         """Follows a top-level name to the expression assigned to it, here or
-        in a private .bzl file this one loads it from."""
-        while isinstance(node, ast.Name) and node.id in self.assigned:
-            node = self.assigned[node.id]
-        if isinstance(node, ast.Name) and node.id in self.loads:
-            label, symbol = self.loads[node.id]
-            if label.startswith(":"):
-                label = "//" + os.path.dirname(self.rel) + label
-            return _private_module(label, {}).resolve(ast.Name(symbol))
-        return node
+        in a private .bzl file this one loads it from, and that file: names
+        inside the expression are that file's."""
+        module = self
+        while isinstance(node, ast.Name):
+            if node.id in module.assigned:
+                node = module.assigned[node.id]
+            elif node.id in module.loads:
+                label, symbol = module.loads[node.id]
+                if label.startswith(":"):
+                    label = "//" + os.path.dirname(module.rel) + label
+                module, node = _private_module(label, {}), ast.Name(symbol)
+            else:
+                break
+        return node, module
+
+    def resolve(self, node: ast.expr) -> ast.expr:
+        """The expression a top-level name stands for (see `locate`)."""
+        return self.locate(node)[0]
 
     def attrs(self, call: ast.Call, where: str) -> tuple[Param, ...]:
         """The public attributes of a rule(), repository_rule() or tag_class() call."""
@@ -133,12 +142,9 @@ class Module:
     def dict_params(self, node: ast.expr, where: str) -> tuple[Param, ...]:
         """The public attributes of an attrs dict: a literal, a name (here or
         loaded), or `dict(NAME, **{...})` merging several."""
-        if isinstance(node, ast.Name) and node.id not in self.assigned and node.id in self.loads:
-            label, symbol = self.loads[node.id]
-            if label.startswith(":"):
-                label = "//" + os.path.dirname(self.rel) + label
-            return _private_module(label, {}).dict_params(ast.Name(symbol), where)
-        node = self.resolve(node)
+        node, module = self.locate(node)
+        if module is not self:
+            return module.dict_params(node, where)
         if isinstance(node, ast.Call) and ast.unparse(node.func) == "dict":
             merged: dict[str, Param] = {}
             parts = [*node.args, *(k.value for k in node.keywords if k.arg is None)]
@@ -175,8 +181,8 @@ def _macro_params(func: ast.FunctionDef) -> tuple[Param, ...]:
 
 
 def _private_module(label: str, cache: dict[str, Module]) -> Module:
-    match = re.fullmatch(r"//(python_wheel/private(?:/\w+)*):(\w+\.bzl)", label)
-    assert match, f"public .bzl loads {label!r}; only //python_wheel/private/... is followed"
+    match = re.fullmatch(r"//(python_wheel(?:/\w+)*):(\w+\.bzl)", label)
+    assert match, f"public .bzl loads {label!r}; only //python_wheel/... is followed"
     path = REPO / match.group(1) / match.group(2)
     if label not in cache:
         cache[label] = Module(path)
@@ -212,9 +218,9 @@ def public_api() -> list[Public]:
                 tags = {k.arg: k.value for k in definition.keywords}["tag_classes"]
                 tags = module.resolve(tags)
                 for tag, tag_class in zip(tags.keys, tags.values):
-                    tag_call = module.resolve(tag_class)
+                    tag_call, owner = module.locate(tag_class)
                     heading = f"{name}.{tag.value}"
-                    params = module.attrs(tag_call, f"{where}.{tag.value}")
+                    params = owner.attrs(tag_call, f"{where}.{tag.value}")
                     found.append(Public(heading, f"module extension tag {heading}", params))
             else:
                 raise AssertionError(f"{where}: {kind}() exports are not understood here")
