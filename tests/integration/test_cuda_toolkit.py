@@ -23,6 +23,7 @@ import pytest
 
 from .bazel_runner import REPO_ROOT, Bazel
 from .conftest import copy_workspace, host_path
+from .cuda_tools import cuda_wheel_mirror
 
 FIXTURE = REPO_ROOT / "tests" / "fixtures" / "cuda_toolkit"
 LOCAL_CUDA = Path("/usr/local/cuda")
@@ -38,15 +39,8 @@ VARIABLES = (
 @pytest.fixture(scope="module")
 def wheel_mirror() -> str:
     """file:// URL of the pinned wheels (downloaded once, cached by the script)."""
-    completed = subprocess.run(
-        [str(REPO_ROOT / "scripts" / "cuda_wheels.sh")],
-        capture_output=True,
-        text=True,
-        check=True,
-        timeout=1800,
-    )
-    directory = Path(completed.stdout.strip().splitlines()[-1])
-    assert list(directory.glob("nvidia_cuda_nvcc-13.0.88-*.whl")), completed.stderr
+    directory = cuda_wheel_mirror()
+    assert list(directory.glob("nvidia_cuda_nvcc-13.0.88-*.whl")), directory
     return directory.as_uri()
 
 

@@ -14,28 +14,17 @@ Wiring (in the extension): `tag_classes = {..., "cuda_toolkit": CUDA_TOOLKIT_TAG
 and, in its implementation, `declare_cuda_toolkits(module_ctx)`.
 """
 
-load(":toolkit.bzl", "cuda_toolkit_repository")
-load(":versions.bzl", "DEFAULT_COMPONENTS")
+load(":toolkit.bzl", "CUDA_TOOLKIT_ATTRS", "cuda_toolkit_repository")
 
 CUDA_TOOLKIT_TAG = tag_class(
     doc = "A CUDA toolkit hub chosen per build by HERMETIC_CUDA_VERSION / LOCAL_CUDA_PATH (see docs/cuda.md).",
-    attrs = {
-        "components": attr.string_list(
-            default = DEFAULT_COMPONENTS,
-            doc = "CUDA components to fetch from NVIDIA's wheels; one missing for the chosen version is an error.",
-        ),
-        "default_capabilities": attr.string_list(
-            default = ["sm_80", "compute_80"],
-            doc = "GPU targets used when HERMETIC_CUDA_COMPUTE_CAPABILITIES is unset.",
-        ),
-        "name": attr.string(
+    attrs = dict(
+        CUDA_TOOLKIT_ATTRS,
+        name = attr.string(
             default = "cuda",
             doc = "The hub repository's name.",
         ),
-        "wheels_url": attr.string(
-            doc = "Base URL of a flat directory of the pinned wheel files (HERMETIC_CUDA_WHEELS_URL overrides it).",
-        ),
-    },
+    ),
 )
 
 def declare_cuda_toolkits(module_ctx):

@@ -26,7 +26,8 @@ shared.
 Starlark here must run on Bazel 4.2.3 as well as on Bazel 6-8.
 """
 
-load(":versions.bzl", "CUDA_VERSIONS", "CUDA_WHEELS_BASE_URL", "DEFAULT_COMPONENTS", "KNOWN_COMPONENTS", "RUNTIME_LIBRARY_COMPONENTS")
+load(":toolkit_info.bzl", "capability_error")
+load(":versions.bzl", "CUDA_VERSIONS", "CUDA_WHEELS_BASE_URL", "DEFAULT_COMPONENTS", "KNOWN_COMPONENTS", "RUNTIME_LIBRARIES", "RUNTIME_LIBRARY_COMPONENTS")
 
 VERSION_VAR = "HERMETIC_CUDA_VERSION"
 CAPABILITIES_VAR = "HERMETIC_CUDA_COMPUTE_CAPABILITIES"
@@ -356,8 +357,7 @@ def _capabilities(rctx, enabled):
         base = capability[:-1] if capability[-1:] in ["a", "f"] else capability
         if base != capability and base in accepted and int(base.split("_", 1)[1]) >= 90:
             continue
-        well_formed = (capability.startswith("sm_") or capability.startswith("compute_")) and capability.split("_", 1)[1][:2].isdigit()
-        if (accepted and capability not in accepted) or (not accepted and not well_formed):
+        if (accepted and capability not in accepted) or (not accepted and capability_error(capability)):
             fail("%s: %s: %r is not a GPU target this toolkit's nvcc accepts; accepted values%s: %s. Give a comma-separated list such as sm_80,sm_90,compute_90" % (
                 "cuda_toolkit(name = %r)" % rctx.attr.name,
                 CAPABILITIES_VAR,
@@ -461,26 +461,13 @@ def _wheel_library_dirs(fetched):
             dirs[name] = entry["strip_prefix"] + "/lib"
     return dirs
 
-# The shared library each runtime component provides.
-_RUNTIME_LIBRARY_FILES = {
-    "cublas": "libcublas",
-    "cudart": "libcudart",
-    "cufft": "libcufft",
-    "cupti": "libcupti",
-    "curand": "libcurand",
-    "cusolver": "libcusolver",
-    "cusparse": "libcusparse",
-    "nvjitlink": "libnvJitLink",
-    "nvrtc": "libnvrtc",
-}
-
 def _local_runtime_components(rctx):
     """The runtime library components an installed toolkit has (by its lib/ files)."""
     lib = rctx.path("lib")
     names = [c.basename for c in lib.readdir()] if lib.exists else []
     return sorted([
         component
-        for component, stem in _RUNTIME_LIBRARY_FILES.items()
+        for component, stem in RUNTIME_LIBRARIES.items()
         if [n for n in names if n.startswith(stem + ".so")]
     ])
 
@@ -530,23 +517,26 @@ def _cuda_toolkit_repository_impl(rctx):
         "",
     ]))
 
+# The attributes of the repository rule, which the bzlmod tag shares (extension.bzl).
+CUDA_TOOLKIT_ATTRS = {
+    "components": attr.string_list(
+        default = DEFAULT_COMPONENTS,
+        doc = "CUDA components to fetch from NVIDIA's wheels (see versions.bzl: cccl, crt, cudart, nvcc, nvvm, cublas, cufft, cupti, curand, cusolver, cusparse, nvjitlink, nvrtc, cuobjdump, nvdisasm, ptxas); one missing for the chosen version is an error.",
+    ),
+    "default_capabilities": attr.string_list(
+        default = ["sm_80", "compute_80"],
+        doc = "GPU targets (sm_XX SASS, compute_XX PTX) used when HERMETIC_CUDA_COMPUTE_CAPABILITIES is unset.",
+    ),
+    "wheels_url": attr.string(
+        doc = "Base URL of a flat directory holding the pinned wheel files (e.g. file:///srv/cuda-wheels) used instead of files.pythonhosted.org; HERMETIC_CUDA_WHEELS_URL overrides it. The sha256 pins are the same.",
+    ),
+}
+
 cuda_toolkit_repository = repository_rule(
     implementation = _cuda_toolkit_repository_impl,
     doc = "A CUDA toolkit from NVIDIA's PyPI wheels (HERMETIC_CUDA_VERSION) or an installed one (LOCAL_CUDA_PATH); empty when neither is set. Use the `cuda_toolkit` macro.",
     environ = ENV_VARS,
-    attrs = {
-        "components": attr.string_list(
-            default = DEFAULT_COMPONENTS,
-            doc = "CUDA components to fetch from NVIDIA's wheels (see versions.bzl: cccl, crt, cudart, nvcc, nvvm, cublas, cufft, cupti, curand, cusolver, cusparse, nvjitlink, nvrtc, cuobjdump, nvdisasm, ptxas); one missing for the chosen version is an error.",
-        ),
-        "default_capabilities": attr.string_list(
-            default = ["sm_80", "compute_80"],
-            doc = "GPU targets (sm_XX SASS, compute_XX PTX) used when HERMETIC_CUDA_COMPUTE_CAPABILITIES is unset.",
-        ),
-        "wheels_url": attr.string(
-            doc = "Base URL of a flat directory holding the pinned wheel files (e.g. file:///srv/cuda-wheels) used instead of files.pythonhosted.org; HERMETIC_CUDA_WHEELS_URL overrides it. The sha256 pins are the same.",
-        ),
-    },
+    attrs = CUDA_TOOLKIT_ATTRS,
 )
 
 def cuda_toolkit(name, components = DEFAULT_COMPONENTS, default_capabilities = ["sm_80", "compute_80"], wheels_url = "", **kwargs):

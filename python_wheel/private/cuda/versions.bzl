@@ -49,8 +49,21 @@ KNOWN_COMPONENTS = {
 }
 
 # Components whose shared libraries a program loads at run time (what a wheel
-# built against this toolkit depends on through NVIDIA's wheels).
-RUNTIME_LIBRARY_COMPONENTS = ["cublas", "cudart", "cufft", "cupti", "curand", "cusolver", "cusparse", "nvjitlink", "nvrtc"]
+# built against this toolkit depends on through NVIDIA's wheels), and the
+# library each provides.
+RUNTIME_LIBRARIES = {
+    "cublas": "libcublas",
+    "cudart": "libcudart",
+    "cufft": "libcufft",
+    "cupti": "libcupti",
+    "curand": "libcurand",
+    "cusolver": "libcusolver",
+    "cusparse": "libcusparse",
+    "nvjitlink": "libnvJitLink",
+    "nvrtc": "libnvrtc",
+}
+
+RUNTIME_LIBRARY_COMPONENTS = sorted(RUNTIME_LIBRARIES.keys())
 
 def _wheel(package, version, strip_prefix, x86_64, aarch64):
     return {
